@@ -1,0 +1,108 @@
+"""RFC 9457 problem details: one mapping from domain error codes to HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from zerotrust.core import errors
+from zerotrust.core.ids import new_id
+
+log = logging.getLogger("zerotrust.api")
+
+PROBLEM = "application/problem+json"
+
+# Most specific first: the first class an error is an instance of decides the status.
+_STATUS: tuple[tuple[type[errors.ZTError], int], ...] = (
+    (errors.RateLimited, 429),
+    (errors.AuthenticationFailed, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.Sealed, 503),
+    (errors.StoreUnavailable, 503),
+    (errors.InvalidInput, 400),
+)
+# Codes answered with 422 rather than 400: well-formed requests whose content fails a rule.
+_UNPROCESSABLE = frozenset(
+    {
+        "otp_invalid_format",
+        "password_too_short",
+        "password_too_long",
+        "password_blocklisted",
+        "password_contains_username",
+        "password_contains_service_name",
+        "invalid_name",
+        "unknown_role",
+        "unknown_kind",
+        "invalid_purpose",
+        "bad_otp",
+        "totp_not_pending",
+    }
+)
+
+
+def problem(
+    status: int, code: str, title: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": f"https://zerotrust.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def status_for(exc: errors.ZTError) -> int:
+    if exc.code in _UNPROCESSABLE:
+        return 422
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+async def zt_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.ZTError)
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    if status == 401 and exc.code in ("invalid_token",):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    if status >= 500:
+        cid = new_id("err")
+        log.error("request failed: %s (%s)", exc.code, cid)
+        return problem(status, exc.code, exc.detail, headers=headers, correlation_id=cid)
+    return problem(status, exc.code, exc.detail, headers=headers)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    # Name the fields, never echo the values (they may be secrets).
+    fields = []
+    if isinstance(exc, RequestValidationError):
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
+    return problem(
+        422, "invalid_request", "The request body is not valid.", fields=[f for f in fields if f]
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    return problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    cid = new_id("err")
+    log.exception("unhandled error (%s)", cid)
+    return problem(500, "internal_error", "The request could not be completed.", correlation_id=cid)

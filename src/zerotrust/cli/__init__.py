@@ -1,0 +1,1 @@
+"""The ``zt`` command line."""

@@ -1,0 +1,1 @@
+"""Foundations every package shares: errors, clock, ids, secrets, security events."""

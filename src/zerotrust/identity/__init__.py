@@ -1,0 +1,1 @@
+"""Identity: principals (people and AI workloads), roles, passwords, MFA, sessions, lockout."""

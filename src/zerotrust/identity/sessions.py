@@ -1,0 +1,198 @@
+"""Server-side sessions, access tokens and rotating refresh tokens.
+
+Idle timeout 15 minutes and absolute lifetime 12 hours (NIST SP 800-63B §2.3.3 for AAL2,
+PCI DSS 8.2.8); both are checked on every request against the server's own record, so
+logout, disablement or revocation take effect on the very next request. Refresh tokens
+rotate on every use; presenting a used one revokes its whole family (RFC 9700 §4.14.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from zerotrust.core.auditing import AuditRecord, AuditRecorder
+from zerotrust.core.clock import Clock
+from zerotrust.core.errors import AuthenticationFailed
+from zerotrust.core.ids import new_id, new_token, token_digest
+from zerotrust.identity.interfaces import PrincipalRepo, SessionRepo
+from zerotrust.identity.models import ClientInfo, Principal, RefreshToken, Session, TokenSet
+from zerotrust.identity.tokens import TokenIssuer
+
+
+class SessionInvalid(AuthenticationFailed):
+    """The session behind a token is gone, revoked or timed out."""
+
+    code = "invalid_token"
+    message = "The token is not valid."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """A verified caller: who, in which session, with which token claims."""
+
+    principal: Principal
+    session: Session
+    claims: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle_s: int = 15 * 60
+    absolute_s: int = 12 * 3600
+    refresh_ttl_s: int = 12 * 3600
+
+
+class SessionManager:
+    """Opens, checks, refreshes and ends sessions."""
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionRepo,
+        principals: PrincipalRepo,
+        tokens: TokenIssuer,
+        audit: AuditRecorder,
+        clock: Clock,
+        policy: SessionPolicy = SessionPolicy(),
+    ) -> None:
+        self.sessions = sessions
+        self.principals = principals
+        self.tokens = tokens
+        self.audit = audit
+        self.clock = clock
+        self.policy = policy
+
+    def open(
+        self, principal: Principal, *, aal: int, amr: tuple[str, ...], client: ClientInfo
+    ) -> TokenSet:
+        """A new session (a fresh id: never one the client chose) and its tokens."""
+        now = self.clock.now()
+        session = Session(
+            id=new_id("ses"),
+            principal_id=principal.id,
+            created_at=now,
+            last_seen_at=now,
+            auth_time=now,
+            aal=aal,
+            amr=amr,
+            device_id=client.device_id,
+            src_ip=client.src_ip,
+            user_agent=(client.user_agent or "")[:512] or None,
+        )
+        self.sessions.add(session)
+        return self._tokens(principal, session, family_id=new_id("fam"))
+
+    def _tokens(self, principal: Principal, session: Session, *, family_id: str) -> TokenSet:
+        now = self.clock.now()
+        refresh = new_token()
+        expires = min(now + self.policy.refresh_ttl_s, session.created_at + self.policy.absolute_s)
+        self.sessions.add_refresh(
+            RefreshToken(
+                token_hash=token_digest(refresh),
+                session_id=session.id,
+                family_id=family_id,
+                created_at=now,
+                expires_at=expires,
+            )
+        )
+        access, ttl = self.tokens.issue(principal, session)
+        return TokenSet(
+            access_token=access,
+            expires_in=ttl,
+            refresh_token=refresh,
+            aal=session.aal,
+            session_id=session.id,
+            amr=session.amr,
+        )
+
+    def _live(self, session: Session | None, *, now: float) -> Session:
+        if session is None:
+            raise SessionInvalid("session_unknown")
+        if session.revoked_at is not None:
+            raise SessionInvalid("session_revoked")
+        if now - session.last_seen_at > self.policy.idle_s:
+            raise SessionInvalid("session_idle_timeout")
+        if now - session.created_at > self.policy.absolute_s:
+            raise SessionInvalid("session_expired")
+        return session
+
+    def _principal(self, principal_id: str) -> Principal:
+        principal = self.principals.get(principal_id)
+        if principal is None or not principal.active:
+            raise SessionInvalid("principal_disabled")
+        return principal
+
+    def authenticate(self, access_token: str) -> AuthContext:
+        """Verify the token, then the live session behind it; touch the session."""
+        claims = self.tokens.verify(access_token)
+        now = self.clock.now()
+        session = self._live(self.sessions.get(str(claims.get("sid", ""))), now=now)
+        if session.principal_id != claims.get("sub"):
+            raise SessionInvalid("session_mismatch")
+        principal = self._principal(session.principal_id)
+        self.sessions.touch(session.id, now=now)
+        return AuthContext(principal, replace(session, last_seen_at=now), claims)
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        """Rotate: the presented token is spent and a new pair issued in the same family."""
+        now = self.clock.now()
+        stored = self.sessions.use_refresh(token_digest(refresh_token[:512]), now=now)
+        if stored is None:
+            raise SessionInvalid("refresh_unknown")
+        if stored.used_at is not None:
+            # A spent token came back: it was stolen or the client is confused. Either
+            # way nobody in this family can be trusted any more.
+            self.sessions.revoke_family(stored.family_id, now=now)
+            self.audit.append(
+                AuditRecord(
+                    action="session.refresh_reuse",
+                    actor="system",
+                    outcome="failure",
+                    session_id=stored.session_id,
+                    reason="refresh_token_reuse",
+                )
+            )
+            raise SessionInvalid("refresh_reused")
+        if stored.expires_at <= now:
+            raise SessionInvalid("refresh_expired")
+        session = self._live(self.sessions.get(stored.session_id), now=now)
+        principal = self._principal(session.principal_id)
+        self.sessions.touch(session.id, now=now)
+        return self._tokens(
+            principal, replace(session, last_seen_at=now), family_id=stored.family_id
+        )
+
+    def revoke(self, session_id: str, *, actor: str, reason: str) -> bool:
+        revoked = self.sessions.revoke(session_id, now=self.clock.now(), reason=reason)
+        if revoked:
+            self.audit.append(
+                AuditRecord(
+                    action="session.revoke",
+                    actor=actor,
+                    outcome="success",
+                    session_id=session_id,
+                    reason=reason,
+                )
+            )
+        return revoked
+
+    def revoke_all(self, principal_id: str, *, actor: str, reason: str) -> int:
+        count = self.sessions.revoke_for_principal(
+            principal_id, now=self.clock.now(), reason=reason
+        )
+        self.audit.append(
+            AuditRecord(
+                action="session.revoke_all",
+                actor=actor,
+                outcome="success",
+                resource=f"principal:{principal_id}",
+                reason=reason,
+                details={"count": count},
+            )
+        )
+        return count

@@ -1,0 +1,172 @@
+"""The composition root: builds every component from ``Settings``.
+
+Nothing else constructs repositories or services, so swapping SQLite for PostgreSQL, or
+database counters for Redis, is a settings change here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zerotrust.core.auditing import AuditRecorder, MemoryAudit
+from zerotrust.core.clock import Clock, SystemClock
+from zerotrust.core.events import EventSink, FanoutSink
+from zerotrust.crypto.providers import EnvRootKey, FileRootKey, RootKeyProvider
+from zerotrust.identity.authentication import Authenticator
+from zerotrust.identity.interfaces import CounterStore
+from zerotrust.identity.keys import IdentityKeys
+from zerotrust.identity.lockout import LoginGuard
+from zerotrust.identity.passwords import PasswordHashing
+from zerotrust.identity.principals import PrincipalAdmin
+from zerotrust.identity.sessions import SessionManager, SessionPolicy
+from zerotrust.identity.tokens import TokenIssuer
+from zerotrust.identity.webauthn import WebAuthnService
+from zerotrust.settings import Settings
+from zerotrust.store.counters import RedisCounters, SqlCounters
+from zerotrust.store.database import Database
+from zerotrust.store.events_repo import SqlEventSink
+from zerotrust.store.identity_repos import (
+    SqlChallenges,
+    SqlLoginAttempts,
+    SqlPasswords,
+    SqlPrincipals,
+    SqlRecoveryCodes,
+    SqlSessions,
+    SqlTotp,
+    SqlWebAuthnCredentials,
+)
+from zerotrust.store.keys_repo import SqlSigningKeys
+from zerotrust.store.migrations import migrate
+
+
+@dataclass
+class Services:
+    """Every built component, for the edges (API, CLI, gateway) to use."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    audit: AuditRecorder
+    events: EventSink
+    counters: CounterStore
+    tokens: TokenIssuer
+    sessions: SessionManager
+    authenticator: Authenticator
+    admin: PrincipalAdmin
+    webauthn: WebAuthnService
+    principals: SqlPrincipals
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def root_key_provider(settings: Settings) -> RootKeyProvider:
+    if settings.root_key:
+        return EnvRootKey(settings.root_key)
+    return FileRootKey(settings.data_dir / "root.key")
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    hashing: PasswordHashing | None = None,
+    migrate_db: bool = True,
+    extra_sinks: tuple[EventSink, ...] = (),
+) -> Services:
+    """Wire the product. Raises ``Sealed`` if the root key is unavailable."""
+    clock = clock or SystemClock()
+    db = Database(settings.effective_database_url)
+    if migrate_db:
+        migrate(db, now=clock.now())
+    keys = IdentityKeys(root_key_provider(settings).load())
+    audit: AuditRecorder = MemoryAudit()
+    events: EventSink = FanoutSink([SqlEventSink(db), *extra_sinks])
+    counters: CounterStore = (
+        RedisCounters(settings.redis_url) if settings.redis_url else SqlCounters(db)
+    )
+    principals = SqlPrincipals(db)
+    credentials = SqlWebAuthnCredentials(db)
+    tokens = TokenIssuer(
+        repo=SqlSigningKeys(db),
+        keys=keys,
+        clock=clock,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        ttl_s=settings.access_token_ttl_s,
+    )
+    sessions = SessionManager(
+        sessions=SqlSessions(db),
+        principals=principals,
+        tokens=tokens,
+        audit=audit,
+        clock=clock,
+        policy=SessionPolicy(
+            idle_s=settings.session_idle_s,
+            absolute_s=settings.session_absolute_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+        ),
+    )
+    webauthn = WebAuthnService(
+        rp_id=settings.rp_id,
+        rp_name=settings.rp_name,
+        expected_origins=settings.origins,
+        credentials=credentials,
+        challenges=SqlChallenges(db),
+        clock=clock,
+        audit=audit,
+    )
+    hashing = hashing or PasswordHashing()
+    guard = LoginGuard(
+        counters,
+        clock,
+        threshold=settings.lockout_threshold,
+        lock_s=settings.lockout_duration_s,
+        ip_limit=settings.ip_failure_limit,
+        ip_window_s=settings.ip_failure_window_s,
+    )
+    passwords, totps, recovery = SqlPasswords(db), SqlTotp(db), SqlRecoveryCodes(db)
+    authenticator = Authenticator(
+        principals=principals,
+        passwords=passwords,
+        totps=totps,
+        recovery_codes=recovery,
+        attempts=SqlLoginAttempts(db),
+        credentials=credentials,
+        webauthn=webauthn,
+        sessions=sessions,
+        guard=guard,
+        hashing=hashing,
+        keys=keys,
+        events=events,
+        audit=audit,
+        clock=clock,
+        mfa_token_ttl_s=settings.mfa_token_ttl_s,
+    )
+    admin = PrincipalAdmin(
+        principals=principals,
+        passwords=passwords,
+        totps=totps,
+        credentials=credentials,
+        recovery_codes=recovery,
+        sessions=sessions,
+        hashing=hashing,
+        keys=keys,
+        audit=audit,
+        clock=clock,
+        issuer_name=settings.rp_name,
+    )
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        audit=audit,
+        events=events,
+        counters=counters,
+        tokens=tokens,
+        sessions=sessions,
+        authenticator=authenticator,
+        admin=admin,
+        webauthn=webauthn,
+        principals=principals,
+    )

@@ -1,0 +1,111 @@
+"""Counters for lockout and throttling: in SQL (single node) or Redis (shared by replicas).
+
+Both implement ``identity.interfaces.CounterStore`` with one atomic operation per call, so
+fifty parallel failures count exactly fifty.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, cast
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from zerotrust.core.errors import StoreUnavailable
+from zerotrust.store import schema as t
+from zerotrust.store.database import Database
+
+
+class SqlCounters:
+    """Counters in the ``counters`` table; the row lock serialises increments."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def incr(self, key: str, *, ttl_s: float, cap: int, now: float) -> int:
+        # One upsert: concurrent first failures cannot collide on the insert, and the
+        # row lock taken by ON CONFLICT serialises the increments.
+        c = t.counters.c
+        expired = c.expires_at <= now
+        insert = (sqlite_insert if self.db.is_sqlite else pg_insert)(t.counters)
+        stmt = (
+            insert.values(key=key, count=1, expires_at=now + ttl_s)
+            .on_conflict_do_update(
+                index_elements=[c.key],
+                set_={
+                    "count": sa.case((expired, 1), else_=c.count + 1),
+                    "expires_at": sa.case(
+                        (expired | (c.count + 1 <= cap), now + ttl_s), else_=c.expires_at
+                    ),
+                },
+            )
+            .returning(c.count)
+        )
+        return int(self.db.run(lambda conn: conn.execute(stmt).scalar_one()))
+
+    def get(self, key: str, *, now: float) -> int:
+        with self.db.engine.connect() as conn:
+            count = conn.execute(
+                sa.select(t.counters.c.count).where(
+                    t.counters.c.key == key, t.counters.c.expires_at > now
+                )
+            ).scalar()
+        return 0 if count is None else int(count)
+
+    def reset(self, key: str) -> None:
+        self.db.run(lambda c: c.execute(t.counters.delete().where(t.counters.c.key == key)))
+
+    def expires_in(self, key: str, *, now: float) -> float:
+        with self.db.engine.connect() as conn:
+            expires = conn.execute(
+                sa.select(t.counters.c.expires_at).where(t.counters.c.key == key)
+            ).scalar()
+        return 0.0 if expires is None else max(0.0, float(expires) - now)
+
+
+# KEYS[1] = counter key; ARGV = ttl_ms, cap. Redis runs the script atomically.
+_INCR = """
+local n = redis.call('INCR', KEYS[1])
+if n <= tonumber(ARGV[2]) or redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return n
+"""
+
+
+class RedisCounters:
+    """Counters in Redis, shared by every replica. Expiry uses Redis' own clock.
+
+    Any Redis error raises ``StoreUnavailable``: the caller fails closed (the login is
+    refused), it never falls back to "unlimited".
+    """
+
+    def __init__(self, url: str, *, prefix: str = "zt:") -> None:
+        self.client: Any = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+        self._incr = self.client.register_script(_INCR)
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise StoreUnavailable() from exc
+
+    def incr(self, key: str, *, ttl_s: float, cap: int, now: float) -> int:
+        del now  # Redis' clock decides expiry, the same for every replica
+        ttl_ms = max(1, math.ceil(ttl_s * 1000))
+        return int(self._call(self._incr, keys=[self.prefix + key], args=[ttl_ms, cap]))
+
+    def get(self, key: str, *, now: float) -> int:
+        value = self._call(self.client.get, self.prefix + key)
+        return 0 if value is None else int(cast(bytes, value))
+
+    def reset(self, key: str) -> None:
+        self._call(self.client.delete, self.prefix + key)
+
+    def expires_in(self, key: str, *, now: float) -> float:
+        ms = int(self._call(self.client.pttl, self.prefix + key))
+        return max(0.0, ms / 1000)

@@ -1,0 +1,72 @@
+"""Versioned schema migrations.
+
+Each migration has a number, a name and a function applied in one transaction; the
+``schema_migrations`` table records what has run, so ``zt init`` (and every start) is
+idempotent and upgrades an older database in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from zerotrust.store.database import Database
+from zerotrust.store.schema import metadata
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    sa.MetaData(),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _load_table_modules() -> None:
+    # Each package's tables register on the shared metadata when their module loads.
+    from zerotrust.store import identity_repos, schema  # noqa: F401
+
+
+def _initial(conn: Connection) -> None:
+    _load_table_modules()
+    metadata.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial),)
+
+
+def applied_versions(db: Database) -> set[int]:
+    with db.engine.connect() as conn:
+        if not sa.inspect(conn).has_table("schema_migrations"):
+            return set()
+        return set(conn.execute(sa.select(schema_migrations.c.version)).scalars())
+
+
+def migrate(db: Database, *, now: float) -> list[int]:
+    """Apply every pending migration in order; return the versions applied."""
+    with db.begin() as conn:
+        schema_migrations.create(conn, checkfirst=True)
+    done = applied_versions(db)
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        with db.begin() as conn:
+            migration.apply(conn)
+            conn.execute(
+                schema_migrations.insert().values(
+                    version=migration.version, name=migration.name, applied_at=now
+                )
+            )
+        applied.append(migration.version)
+    return applied
