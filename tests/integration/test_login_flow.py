@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
-from tests.support.identity import bearer, full_login, login, make_user
 
+from tests.support.identity import bearer, full_login, login, make_user
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.events import MemorySink
 from zerotrust.service import Services

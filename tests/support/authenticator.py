@@ -17,6 +17,8 @@ model bytes changed in transit.
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -99,6 +101,12 @@ class SoftAuthenticator:
         self.increment = increment
         self.aaguid = aaguid
         self.credentials: dict[bytes, SoftCredential] = {}
+
+    def clone(self) -> SoftAuthenticator:
+        """A copy holding the same private keys with independent counters: a cloned key."""
+        twin = copy.copy(self)
+        twin.credentials = {cid: dataclasses.replace(c) for cid, c in self.credentials.items()}
+        return twin
 
     # -- navigator.credentials.create() ------------------------------------------------
 

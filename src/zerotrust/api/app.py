@@ -30,6 +30,8 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:
+        """Ready: the database answers (raises StoreUnavailable → 503 otherwise)."""
+        services.db.ping()
         return {"status": "ok", "version": __version__}
 
     @app.get("/.well-known/jwks.json", tags=["authentication"])

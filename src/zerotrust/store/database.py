@@ -87,6 +87,14 @@ class Database:
                 delay *= 2
         raise StoreUnavailable()  # pragma: no cover - loop always returns or raises
 
+    def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the database answers a trivial query."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except DBAPIError as exc:
+            raise StoreUnavailable() from exc
+
     def dispose(self) -> None:
         self.engine.dispose()
 

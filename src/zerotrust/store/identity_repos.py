@@ -313,6 +313,10 @@ class SqlChallenges:
         self.db = db
 
     def put(self, challenge: Challenge) -> None:
+        # Challenges issued but never answered would pile up: whenever one is issued,
+        # clear those that expired an hour before it will (indexed, so this stays cheap;
+        # expired ones are refused by the verifier anyway, so this only bounds growth).
+        self.purge_expired(now=challenge.expires_at - 3600)
         self.db.run(
             lambda c: c.execute(
                 t.webauthn_challenges.insert().values(

@@ -75,6 +75,8 @@ webauthn_challenges = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
 )
 
+sa.Index("ix_webauthn_challenges_expiry", webauthn_challenges.c.expires_at)
+
 recovery_codes = sa.Table(
     "recovery_codes",
     metadata,

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pyotp
 import pytest
-from tests.support.identity import make_user
 
+from tests.support.identity import make_user
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.errors import AuthenticationFailed
 from zerotrust.identity.authentication import OtpAlreadyUsed
