@@ -76,10 +76,10 @@ def build_services(
 ) -> Services:
     """Wire the product. Raises ``Sealed`` if the root key is unavailable."""
     clock = clock or SystemClock()
+    keys = IdentityKeys(root_key_provider(settings).load())  # sealed: stop before any I/O
     db = Database(settings.effective_database_url)
     if migrate_db:
         migrate(db, now=clock.now())
-    keys = IdentityKeys(root_key_provider(settings).load())
     audit: AuditRecorder = MemoryAudit()
     events: EventSink = FanoutSink([SqlEventSink(db), *extra_sinks])
     counters: CounterStore = (

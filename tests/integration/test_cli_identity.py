@@ -144,3 +144,17 @@ def test_bad_settings_are_reported_clearly(run: CliRunner, monkeypatch: pytest.M
     result = run.invoke(cli, ["init"])
     assert result.exit_code == 1
     assert "ZT_PORT" in result.output
+
+
+def test_role_grants_are_never_self_granted(run: CliRunner) -> None:
+    run.invoke(cli, ["init"])
+    run.invoke(cli, ["user", "add", "root", "--role", "admin"])
+    run.invoke(cli, ["user", "add", "frank", "--role", "developer"])
+    granted = run.invoke(cli, ["user", "grant", "frank", "fraud_analyst", "--by", "root"])
+    assert granted.exit_code == 0, granted.output
+    assert json.loads(granted.output)["roles"] == ["developer", "fraud_analyst"]
+    selfish = run.invoke(cli, ["user", "grant", "frank", "admin", "--by", "frank"])
+    assert selfish.exit_code == 1
+    assert "self_grant" in selfish.output
+    revoked = run.invoke(cli, ["user", "revoke", "frank", "fraud_analyst", "--by", "root"])
+    assert json.loads(revoked.output)["roles"] == ["developer"]

@@ -121,6 +121,32 @@ def user_enable(name: str) -> None:
     _set_status(name, True)
 
 
+@user_group.command("grant")
+@click.argument("name")
+@click.argument("role")
+@click.option("--by", "actor", required=True, help="Who grants it (an admin's name).")
+@handle_errors
+def user_grant(name: str, role: str, actor: str) -> None:
+    """Grant a role; audited, and refused when granter and grantee are the same person."""
+    with open_services() as svc:
+        target, granter = svc.admin.get(name), svc.admin.get(actor)
+        svc.admin.grant_role(target, role, actor=granter.id)
+        emit_json(principal_json(svc.admin.get(target.id)))
+
+
+@user_group.command("revoke")
+@click.argument("name")
+@click.argument("role")
+@click.option("--by", "actor", required=True, help="Who revokes it (an admin's name).")
+@handle_errors
+def user_revoke(name: str, role: str, actor: str) -> None:
+    """Revoke a role; audited."""
+    with open_services() as svc:
+        target, revoker = svc.admin.get(name), svc.admin.get(actor)
+        svc.admin.revoke_role(target, role, actor=revoker.id)
+        emit_json(principal_json(svc.admin.get(target.id)))
+
+
 @user_group.group("mfa")
 def user_mfa() -> None:
     """Second factors of a user."""
