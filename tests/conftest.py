@@ -106,6 +106,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path,
         database_url=database_url,
         root_key=b64url_encode(secrets.token_bytes(32)),
+        issuer="http://testserver",
+        origins=("http://localhost:8000",),
     )
 
 

@@ -12,8 +12,10 @@ from zerotrust.core.auditing import AuditRecorder, MemoryAudit
 from zerotrust.core.clock import Clock, SystemClock
 from zerotrust.core.events import EventSink, FanoutSink
 from zerotrust.crypto.providers import EnvRootKey, FileRootKey, RootKeyProvider
+from zerotrust.devices.registry import DeviceRegistry
 from zerotrust.identity.authentication import Authenticator
-from zerotrust.identity.interfaces import CounterStore
+from zerotrust.identity.dpop import DpopGuard
+from zerotrust.identity.interfaces import CounterStore, ReplayCache
 from zerotrust.identity.keys import IdentityKeys
 from zerotrust.identity.lockout import LoginGuard
 from zerotrust.identity.passwords import PasswordHashing
@@ -21,9 +23,11 @@ from zerotrust.identity.principals import PrincipalAdmin
 from zerotrust.identity.sessions import SessionManager, SessionPolicy
 from zerotrust.identity.tokens import TokenIssuer
 from zerotrust.identity.webauthn import WebAuthnService
+from zerotrust.identity.workloads import WorkloadAuthenticator
 from zerotrust.settings import Settings
 from zerotrust.store.counters import RedisCounters, SqlCounters
 from zerotrust.store.database import Database
+from zerotrust.store.devices_repo import RedisReplayCache, SqlDevices, SqlReplayCache
 from zerotrust.store.events_repo import SqlEventSink
 from zerotrust.store.identity_repos import (
     SqlChallenges,
@@ -31,6 +35,7 @@ from zerotrust.store.identity_repos import (
     SqlPasswords,
     SqlPrincipals,
     SqlRecoveryCodes,
+    SqlServiceAccountKeys,
     SqlSessions,
     SqlTotp,
     SqlWebAuthnCredentials,
@@ -55,6 +60,13 @@ class Services:
     admin: PrincipalAdmin
     webauthn: WebAuthnService
     principals: SqlPrincipals
+    dpop: DpopGuard
+    devices: DeviceRegistry
+    workloads: WorkloadAuthenticator
+
+    @property
+    def public_bases(self) -> tuple[str, ...]:
+        return self.settings.public_bases
 
     def close(self) -> None:
         self.db.dispose()
@@ -84,6 +96,9 @@ def build_services(
     events: EventSink = FanoutSink([SqlEventSink(db), *extra_sinks])
     counters: CounterStore = (
         RedisCounters(settings.redis_url) if settings.redis_url else SqlCounters(db)
+    )
+    replay: ReplayCache = (
+        RedisReplayCache(settings.redis_url) if settings.redis_url else SqlReplayCache(db)
     )
     principals = SqlPrincipals(db)
     credentials = SqlWebAuthnCredentials(db)
@@ -126,6 +141,13 @@ def build_services(
         ip_window_s=settings.ip_failure_window_s,
     )
     passwords, totps, recovery = SqlPasswords(db), SqlTotp(db), SqlRecoveryCodes(db)
+    devices = DeviceRegistry(
+        repo=SqlDevices(db),
+        audit=audit,
+        clock=clock,
+        revoke_bound=lambda jkt: sessions.revoke_bound(jkt, reason="device_revoked"),
+        auto_approve=settings.device_auto_approve,
+    )
     authenticator = Authenticator(
         principals=principals,
         passwords=passwords,
@@ -141,7 +163,19 @@ def build_services(
         events=events,
         audit=audit,
         clock=clock,
+        devices=devices,
         mfa_token_ttl_s=settings.mfa_token_ttl_s,
+    )
+    workloads = WorkloadAuthenticator(
+        principals=principals,
+        keys=SqlServiceAccountKeys(db),
+        replay=replay,
+        sessions=sessions,
+        audit=audit,
+        events=events,
+        clock=clock,
+        token_endpoints=[f"{base}/v1/oauth/token" for base in settings.public_bases]
+        + [settings.issuer],
     )
     admin = PrincipalAdmin(
         principals=principals,
@@ -169,4 +203,7 @@ def build_services(
         admin=admin,
         webauthn=webauthn,
         principals=principals,
+        dpop=DpopGuard(replay, clock),
+        devices=devices,
+        workloads=workloads,
     )

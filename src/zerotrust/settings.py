@@ -41,9 +41,15 @@ class Settings:
     ip_failure_limit: int = 50
     ip_failure_window_s: int = 15 * 60
     trusted_proxies: tuple[str, ...] = ()
+    device_auto_approve: bool = False  # True only for the demo: admins approve devices
     log_level: str = "info"
     demo: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def public_bases(self) -> tuple[str, ...]:
+        """Origins this deployment answers on: DPoP ``htu`` and assertion ``aud`` bases."""
+        return tuple(dict.fromkeys((self.issuer.rstrip("/"), *self.origins)))
 
     @property
     def effective_database_url(self) -> str:

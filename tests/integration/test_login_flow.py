@@ -8,7 +8,7 @@ from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 
-from tests.support.identity import bearer, full_login, login, make_user
+from tests.support.identity import full_login, login, make_user, sign_in
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.events import MemorySink
 from zerotrust.service import Services
@@ -23,13 +23,12 @@ def test_password_then_totp_yields_tokens_and_me(
     body = first.json()
     assert body["status"] == "mfa_required"
     assert body["methods"] == ["totp"]
-    tokens = client.post(
-        "/v1/auth/mfa/totp", json={"mfa_token": body["mfa_token"], "code": user.code(clock)}
-    ).json()
-    assert tokens["token_type"] == "Bearer"
+    zc = sign_in(client, user, clock)
+    tokens = zc.tokens
+    assert tokens["token_type"] == "DPoP"
     assert tokens["aal"] == 2
     assert 0 < tokens["expires_in"] <= 300
-    me = client.get("/v1/me", headers=bearer(tokens))
+    me = zc.request("GET", "/v1/me")
     assert me.status_code == 200
     data = me.json()
     assert data["username"] == "alice"
@@ -42,9 +41,9 @@ def test_password_then_totp_yields_tokens_and_me(
 def test_password_alone_never_yields_access(client: TestClient, services: Services) -> None:
     user = make_user(services)
     mfa_token = login(client, "alice", user.password).json()["mfa_token"]
-    response = client.get("/v1/me", headers={"Authorization": f"Bearer {mfa_token}"})
+    response = client.get("/v1/me", headers={"Authorization": f"DPoP {mfa_token}"})
     assert response.status_code == 401
-    assert response.json()["code"] == "invalid_token"
+    assert response.json()["code"] == "invalid_dpop_proof"
     assert client.get("/v1/me").status_code == 401
 
 
@@ -133,77 +132,89 @@ def test_success_resets_the_failure_counter(client: TestClient, services: Servic
 def test_logout_ends_the_session_at_once(
     client: TestClient, services: Services, clock: FixedClock
 ) -> None:
-    tokens = full_login(client, make_user(services), clock)
-    assert client.post("/v1/auth/logout", headers=bearer(tokens)).status_code == 204
-    after = client.get("/v1/me", headers=bearer(tokens))
+    zc = sign_in(client, make_user(services), clock)
+    tokens = dict(zc.tokens)
+    assert zc.request("POST", "/v1/auth/logout").status_code == 204
+    zc.tokens = tokens
+    after = zc.request("GET", "/v1/me")
     assert after.status_code == 401
-    assert after.headers["www-authenticate"].startswith("Bearer")
-    assert (
-        client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code
-        == 401
+    assert after.headers["www-authenticate"].startswith("DPoP")
+    refresh = client.post(
+        "/v1/auth/refresh",
+        json={"refresh_token": tokens["refresh_token"]},
+        headers={"DPoP": zc.proof("POST", "/v1/auth/refresh")},
     )
+    assert refresh.status_code == 401
 
 
 def test_disable_ends_sessions_on_the_next_request(
     client: TestClient, services: Services, clock: FixedClock
 ) -> None:
     user = make_user(services)
-    tokens = full_login(client, user, clock)
+    zc = sign_in(client, user, clock)
     services.admin.set_status(user.principal, active=False, actor="test")
-    assert client.get("/v1/me", headers=bearer(tokens)).status_code == 401
+    assert zc.request("GET", "/v1/me").status_code == 401
 
 
 def test_session_idle_and_absolute_timeouts(
     client: TestClient, services: Services, clock: FixedClock
 ) -> None:
     user = make_user(services)
-    tokens = full_login(client, user, clock)
+    zc = sign_in(client, user, clock)
     clock.advance(14 * 60)
-    refreshed = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    assert refreshed.status_code == 200
+    zc.refresh()
     clock.advance(15 * 60 + 1)
     idle = client.post(
-        "/v1/auth/refresh", json={"refresh_token": refreshed.json()["refresh_token"]}
+        "/v1/auth/refresh",
+        json={"refresh_token": zc.tokens["refresh_token"]},
+        headers={"DPoP": zc.proof("POST", "/v1/auth/refresh")},
     )
     assert idle.status_code == 401
 
-    tokens = full_login(client, user, clock)
+    zc = sign_in(client, user, clock)
     for _ in range(12 * 4):  # keep it busy: every 15 minutes for 12 hours
         clock.advance(14 * 60 + 59)
-        r = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        r = client.post(
+            "/v1/auth/refresh",
+            json={"refresh_token": zc.tokens["refresh_token"]},
+            headers={"DPoP": zc.proof("POST", "/v1/auth/refresh")},
+        )
         if r.status_code != 200:
             break
-        tokens = r.json()
+        zc.tokens = r.json()
     else:
         raise AssertionError("the session outlived its absolute lifetime")
-    assert services.clock.now() - clock.now() == 0
 
 
 def test_expired_access_token_is_refused(
     client: TestClient, services: Services, clock: FixedClock
 ) -> None:
-    tokens = full_login(client, make_user(services), clock)
-    clock.advance(300 - 30 + 1)  # full_login already advanced 30 s
-    response = client.get("/v1/me", headers=bearer(tokens))
-    assert response.status_code == 401
+    zc = sign_in(client, make_user(services), clock)
+    clock.advance(300 - 30 - 1)  # sign_in already advanced 30 s
+    assert zc.request("GET", "/v1/me").status_code == 200
+    clock.advance(1)  # exactly exp: RFC 7519 §4.1.4 says no longer valid
+    assert zc.request("GET", "/v1/me").status_code == 401
 
 
 def test_refresh_rotates_and_reuse_kills_the_family(
     client: TestClient, services: Services, clock: FixedClock
 ) -> None:
-    tokens = full_login(client, make_user(services), clock)
-    rotated = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    assert rotated.status_code == 200
-    new = rotated.json()
-    assert new["refresh_token"] != tokens["refresh_token"]
-    reuse = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    assert reuse.status_code == 401
+    zc = sign_in(client, make_user(services), clock)
+    old = dict(zc.tokens)
+    new = zc.refresh()
+    assert new["refresh_token"] != old["refresh_token"]
+
+    def refresh_with(token: str) -> int:
+        return client.post(
+            "/v1/auth/refresh",
+            json={"refresh_token": token},
+            headers={"DPoP": zc.proof("POST", "/v1/auth/refresh")},
+        ).status_code
+
+    assert refresh_with(old["refresh_token"]) == 401
     # The whole family is dead: the newest refresh token and the session too.
-    assert (
-        client.post("/v1/auth/refresh", json={"refresh_token": new["refresh_token"]}).status_code
-        == 401
-    )
-    assert client.get("/v1/me", headers=bearer(new)).status_code == 401
+    assert refresh_with(new["refresh_token"]) == 401
+    assert zc.request("GET", "/v1/me").status_code == 401
     assert any(r.action == "session.refresh_reuse" for r in services.audit.records)  # type: ignore[attr-defined]
 
 

@@ -1,4 +1,4 @@
-"""Test helpers for driving identity over HTTP."""
+"""Test helpers for driving identity over HTTP, as the client library does."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any
 import pyotp
 from fastapi.testclient import TestClient
 
+from zerotrust.client import DeviceKey, ZTClient
 from zerotrust.core.clock import FixedClock
 from zerotrust.identity.models import Principal
 from zerotrust.service import Services
 
 PASSWORD = "cobalt-heron-ledger-91"
+BASE = "http://testserver"
 
 
 @dataclass
@@ -42,17 +44,27 @@ def login(client: TestClient, username: str, password: str) -> Any:
     return client.post("/v1/auth/login", json={"username": username, "password": password})
 
 
-def full_login(client: TestClient, user: User, clock: FixedClock) -> dict[str, Any]:
-    first = login(client, user.principal.name, user.password)
-    assert first.status_code == 200, first.text
-    second = client.post(
-        "/v1/auth/mfa/totp", json={"mfa_token": first.json()["mfa_token"], "code": user.code(clock)}
-    )
-    assert second.status_code == 200, second.text
+def device_client(client: TestClient, clock: FixedClock, key: DeviceKey | None = None) -> ZTClient:
+    return ZTClient(BASE, key or DeviceKey.generate(), http=client, clock=clock.now)
+
+
+def sign_in(
+    client: TestClient, user: User, clock: FixedClock, key: DeviceKey | None = None
+) -> ZTClient:
+    """A device-bound client signed in with password + TOTP; the clock then moves one step."""
+    zc = device_client(client, clock, key)
+    zc.login(user.principal.name, user.password, totp=user.code(clock))
     clock.advance(30)  # the next login needs a fresh TOTP step
-    body: dict[str, Any] = second.json()
-    return body
+    return zc
 
 
-def bearer(tokens: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
+def full_login(client: TestClient, user: User, clock: FixedClock) -> dict[str, Any]:
+    return sign_in(client, user, clock).tokens
+
+
+def dpop_headers(
+    zc: ZTClient, method: str, path: str, *, token: str | None = None
+) -> dict[str, str]:
+    """Headers for a raw request: the client's token (or ``token``) and a fresh proof."""
+    access = token or zc.tokens["access_token"]
+    return {"Authorization": f"DPoP {access}", "DPoP": zc.proof(method, path, access)}

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zerotrust import __version__
-from zerotrust.api import auth, me, problems
+from zerotrust.api import auth, devices, me, oauth, problems
 from zerotrust.api.limits import BodyLimit
 from zerotrust.core.errors import ZTError
 from zerotrust.service import Services
@@ -27,6 +27,8 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=64 * 1024)
     app.include_router(auth.router)
     app.include_router(me.router)
+    app.include_router(devices.router)
+    app.include_router(oauth.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:

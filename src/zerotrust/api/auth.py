@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from zerotrust.api.deps import client_info, current, services
+from zerotrust.api.deps import bound_client, client_info, current, services
 from zerotrust.identity.models import ClientInfo, TokenSet
 from zerotrust.identity.sessions import AuthContext
 from zerotrust.service import Services
@@ -15,6 +15,7 @@ from zerotrust.service import Services
 router = APIRouter(prefix="/v1/auth", tags=["authentication"])
 Svc = Annotated[Services, Depends(services)]
 Client = Annotated[ClientInfo, Depends(client_info)]
+Bound = Annotated[ClientInfo, Depends(bound_client)]
 
 
 class Strict(BaseModel):
@@ -84,12 +85,12 @@ def login(body: LoginIn, svc: Svc, client: Client) -> LoginOut:
 
 
 @router.post("/mfa/totp", response_model=TokenOut)
-def mfa_totp(body: TotpIn, svc: Svc, client: Client) -> TokenOut:
+def mfa_totp(body: TotpIn, svc: Svc, client: Bound) -> TokenOut:
     return _tokens(svc.authenticator.complete_totp(body.mfa_token, body.code, client))
 
 
 @router.post("/mfa/recovery", response_model=TokenOut)
-def mfa_recovery(body: RecoveryIn, svc: Svc, client: Client) -> TokenOut:
+def mfa_recovery(body: RecoveryIn, svc: Svc, client: Bound) -> TokenOut:
     return _tokens(svc.authenticator.complete_recovery(body.mfa_token, body.code, client))
 
 
@@ -99,13 +100,13 @@ def mfa_webauthn_options(body: WebAuthnOptionsIn, svc: Svc) -> dict[str, Any]:
 
 
 @router.post("/mfa/webauthn/verify", response_model=TokenOut)
-def mfa_webauthn_verify(body: WebAuthnVerifyIn, svc: Svc, client: Client) -> TokenOut:
+def mfa_webauthn_verify(body: WebAuthnVerifyIn, svc: Svc, client: Bound) -> TokenOut:
     return _tokens(svc.authenticator.complete_webauthn(body.mfa_token, body.credential, client))
 
 
 @router.post("/refresh", response_model=TokenOut)
-def refresh(body: RefreshIn, svc: Svc) -> TokenOut:
-    return _tokens(svc.sessions.refresh(body.refresh_token))
+def refresh(body: RefreshIn, svc: Svc, client: Bound) -> TokenOut:
+    return _tokens(svc.sessions.refresh(body.refresh_token, jkt=client.jkt or ""))
 
 
 @router.post("/logout", status_code=204)

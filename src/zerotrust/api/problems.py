@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zerotrust.core import errors
+from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.ids import new_id
 
 log = logging.getLogger("zerotrust.api")
@@ -38,6 +39,8 @@ _UNPROCESSABLE = frozenset(
         "password_contains_username",
         "password_contains_service_name",
         "invalid_name",
+        "posture_invalid",
+        "invalid_device_name",
         "unknown_role",
         "unknown_kind",
         "invalid_purpose",
@@ -75,13 +78,37 @@ async def zt_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after_s)
-    if status == 401 and exc.code in ("invalid_token",):
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    if status == 401:
+        _audit_rejection(request, exc)
+        if exc.code in ("invalid_token", "invalid_dpop_proof"):
+            # RFC 9449 §7.1: the DPoP scheme and the error, never the detailed reason.
+            headers["WWW-Authenticate"] = f'DPoP algs="ES256 EdDSA", error="{exc.code}"'
     if status >= 500:
         cid = new_id("err")
         log.error("request failed: %s (%s)", exc.code, cid)
         return problem(status, exc.code, exc.detail, headers=headers, correlation_id=cid)
     return problem(status, exc.code, exc.detail, headers=headers)
+
+
+def _audit_rejection(request: Request, exc: errors.ZTError) -> None:
+    """Every refused credential, token or proof is an audit entry with its precise reason."""
+    reason = getattr(exc, "reason", None) or exc.code
+    services = getattr(request.app.state, "services", None)
+    if services is None:
+        return
+    try:
+        services.audit.append(
+            AuditRecord(
+                action="auth.rejected",
+                actor="anonymous",
+                outcome="denied",
+                reason=str(reason),
+                resource=request.url.path[:256],
+                src_ip=request.client.host if request.client else None,
+            )
+        )
+    except errors.ZTError:
+        log.exception("audit write failed for a rejected request")  # the request is refused anyway
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

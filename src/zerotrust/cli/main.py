@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from zerotrust import __version__
+from zerotrust.cli.agent import agent_group
 from zerotrust.cli.common import emit_json, handle_errors, settings
+from zerotrust.cli.devices import device_group
 from zerotrust.cli.users import service_account_group, user_group
 
 
@@ -65,6 +67,8 @@ def serve(host: str | None, port: int | None) -> None:
 
 cli.add_command(user_group)
 cli.add_command(service_account_group)
+cli.add_command(device_group)
+cli.add_command(agent_group)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from zerotrust.cli.common import emit_json, handle_errors, open_services
+from zerotrust.core.errors import InvalidInput
 from zerotrust.identity.models import Principal
 
 
@@ -183,3 +184,33 @@ def service_account_add(name: str, kind: str, purposes: tuple[str, ...]) -> None
                 )
             )
         )
+
+
+@service_account_group.group("key")
+def service_account_key() -> None:
+    """Client-assertion keys (RFC 7523) of a workload."""
+
+
+@service_account_key.command("add")
+@click.argument("name")
+@click.option(
+    "--jwk",
+    "jwk_file",
+    type=click.File("r"),
+    required=True,
+    help="The workload's public JWK (a file, or - for stdin).",
+)
+@handle_errors
+def service_account_key_add(name: str, jwk_file: Any) -> None:
+    """Register a workload's public key; prints its kid."""
+    import json
+
+    try:
+        jwk = json.load(jwk_file)
+    except ValueError:
+        raise InvalidInput("The JWK is not valid JSON.", code="invalid_jwk") from None
+    if not isinstance(jwk, dict):
+        raise InvalidInput("The JWK must be a JSON object.", code="invalid_jwk")
+    with open_services() as svc:
+        kid = svc.workloads.register_key(svc.admin.get(name), jwk, actor="cli")
+        emit_json({"name": name, "kid": kid})

@@ -8,7 +8,7 @@ argon2 verification runs wherever a real one does not (OWASP ASVS 6.3.8).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from zerotrust.core.auditing import AuditRecord, AuditRecorder
@@ -16,8 +16,10 @@ from zerotrust.core.clock import Clock
 from zerotrust.core.errors import AuthenticationFailed, InvalidInput, ReauthRequired
 from zerotrust.core.events import EventKind, EventSink, SecurityEvent
 from zerotrust.core.ids import new_token, token_digest
+from zerotrust.crypto.dpop import DpopInvalid
 from zerotrust.identity import recovery, totp
 from zerotrust.identity.interfaces import (
+    DeviceLookup,
     LoginAttemptRepo,
     PasswordRepo,
     PrincipalRepo,
@@ -81,6 +83,7 @@ class Authenticator:
         events: EventSink,
         audit: AuditRecorder,
         clock: Clock,
+        devices: DeviceLookup | None = None,
         mfa_token_ttl_s: int = 300,
     ) -> None:
         self.principals = principals
@@ -97,6 +100,7 @@ class Authenticator:
         self.events = events
         self.audit = audit
         self.clock = clock
+        self.devices = devices
         self.mfa_token_ttl_s = mfa_token_ttl_s
 
     # -- events ------------------------------------------------------------------------
@@ -231,7 +235,7 @@ class Authenticator:
 
     # -- step 2: a second factor -------------------------------------------------------
 
-    def _pending(self, mfa_token: str) -> tuple[LoginAttempt, Principal]:
+    def _attempt(self, mfa_token: str) -> tuple[LoginAttempt, Principal]:
         attempt = self.attempts.get(token_digest(mfa_token[:256]))
         if attempt is None or attempt.expires_at <= self.clock.now():
             raise MfaTokenInvalid()
@@ -239,6 +243,30 @@ class Authenticator:
         if principal is None or not principal.active:
             raise MfaTokenInvalid()
         return attempt, principal
+
+    def _pending(
+        self, mfa_token: str, client: ClientInfo
+    ) -> tuple[LoginAttempt, Principal, ClientInfo]:
+        attempt, principal = self._attempt(mfa_token)
+        return attempt, principal, self._bind(principal, client)
+
+    def _bind(self, principal: Principal, client: ClientInfo) -> ClientInfo:
+        """The session will be bound to the proof's key; name the device if it is enrolled.
+
+        A key whose device was revoked never gets a session again.
+        """
+        if not client.jkt:
+            raise DpopInvalid("missing_proof")
+        found = self.devices.lookup(principal.id, client.jkt) if self.devices else None
+        if found is None:
+            return replace(client, device_id=None)
+        device_id, status = found
+        if status == "revoked":
+            self._emit(
+                "auth.mfa", principal.name, "failure", client, principal, reason="device_revoked"
+            )
+            raise AuthenticationFailed()
+        return replace(client, device_id=device_id)
 
     def _finish(
         self,
@@ -267,7 +295,7 @@ class Authenticator:
 
     def complete_totp(self, mfa_token: str, code: str, client: ClientInfo) -> TokenSet:
         self.guard.check_source(client.src_ip)
-        attempt, principal = self._pending(mfa_token)
+        attempt, principal, client = self._pending(mfa_token, client)
         key = name_key(principal.name)
         reserved = self.guard.reserve("totp", key)
 
@@ -305,14 +333,14 @@ class Authenticator:
         )
 
     def webauthn_options(self, mfa_token: str, *, require_uv: bool) -> dict[str, Any]:
-        _, principal = self._pending(mfa_token)
+        _, principal = self._attempt(mfa_token)
         return self.webauthn.authentication_options(principal, require_uv=require_uv)
 
     def complete_webauthn(
         self, mfa_token: str, credential: Mapping[str, Any] | str, client: ClientInfo
     ) -> TokenSet:
         self.guard.check_source(client.src_ip)
-        attempt, principal = self._pending(mfa_token)
+        attempt, principal, client = self._pending(mfa_token, client)
         key = name_key(principal.name)
         reserved = self.guard.reserve("webauthn", key)
         if not reserved.allowed:
@@ -352,7 +380,7 @@ class Authenticator:
 
     def complete_recovery(self, mfa_token: str, code: str, client: ClientInfo) -> TokenSet:
         self.guard.check_source(client.src_ip)
-        attempt, principal = self._pending(mfa_token)
+        attempt, principal, client = self._pending(mfa_token, client)
         key = name_key(principal.name)
         reserved = self.guard.reserve("recovery", key)
         digest = recovery.digest(code[:64], key=self.keys.recovery_hmac_key)

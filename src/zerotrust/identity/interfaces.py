@@ -7,7 +7,7 @@ refresh token) is atomic in the implementation, so concurrent submissions cannot
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from zerotrust.identity.models import (
     Challenge,
@@ -126,6 +126,12 @@ class SessionRepo(Protocol):
 
     def revoke_family(self, family_id: str, *, now: float) -> None: ...
 
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        """The stored token, without using it."""
+
+    def revoke_for_jkt(self, jkt: str, *, now: float, reason: str) -> int:
+        """Revoke every live session bound to the key with thumbprint ``jkt``."""
+
 
 class CounterStore(Protocol):
     """Shared counters for lockout and throttling (SQL, or Redis across replicas)."""
@@ -144,3 +150,28 @@ class CounterStore(Protocol):
 
     def expires_in(self, key: str, *, now: float) -> float:
         """Seconds until the key expires (0 if absent)."""
+
+
+class ReplayCache(Protocol):
+    """Single-use values (DPoP proof ``jti``, client-assertion ``jti``)."""
+
+    def add_once(self, key: str, *, ttl_s: float, now: float) -> bool:
+        """Record ``key`` for ``ttl_s``; False if it is already recorded (a replay)."""
+
+
+class DeviceLookup(Protocol):
+    """What identity needs to know of devices (implemented by ``devices.DeviceRegistry``)."""
+
+    def lookup(self, principal_id: str, jkt: str) -> tuple[str, str] | None:
+        """``(device_id, status)`` if ``jkt`` is an enrolled device of the principal."""
+
+
+class ServiceAccountKeyRepo(Protocol):
+    def add(
+        self, principal_id: str, public_jwk: dict[str, Any], *, kid: str, now: float
+    ) -> None: ...
+
+    def get(self, kid: str) -> tuple[str, dict[str, Any]] | None:
+        """``(principal_id, public_jwk)`` of a registered client-assertion key."""
+
+    def for_principal(self, principal_id: str) -> Sequence[tuple[str, dict[str, Any]]]: ...

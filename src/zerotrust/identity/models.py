@@ -115,6 +115,7 @@ class Session:
     user_agent: str | None = None
     revoked_at: float | None = None
     revoked_reason: str | None = None
+    jkt: str | None = None  # the DPoP key (RFC 9449) every token of this session is bound to
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class ClientInfo:
     src_ip: str | None = None
     user_agent: str | None = None
     device_id: str | None = None
+    jkt: str | None = None  # thumbprint of the key that signed the request's DPoP proof
 
 
 @dataclass(frozen=True)
@@ -147,5 +149,5 @@ class TokenSet:
     refresh_token: str
     aal: int
     session_id: str
-    token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
+    token_type: str = "DPoP"  # noqa: S105 - a scheme name, not a secret
     amr: tuple[str, ...] = field(default=())

@@ -19,6 +19,10 @@ from zerotrust.identity.interfaces import PrincipalRepo, SessionRepo
 from zerotrust.identity.models import ClientInfo, Principal, RefreshToken, Session, TokenSet
 from zerotrust.identity.tokens import TokenIssuer
 
+# Activity is recorded at most this often: idle timeouts are exact to within this many
+# seconds, and a busy session does not turn every request into a database write.
+TOUCH_INTERVAL_S = 15.0
+
 
 class SessionInvalid(AuthenticationFailed):
     """The session behind a token is gone, revoked or timed out."""
@@ -83,9 +87,32 @@ class SessionManager:
             device_id=client.device_id,
             src_ip=client.src_ip,
             user_agent=(client.user_agent or "")[:512] or None,
+            jkt=client.jkt,
         )
         self.sessions.add(session)
         return self._tokens(principal, session, family_id=new_id("fam"))
+
+    def open_workload(
+        self, principal: Principal, *, client: ClientInfo, scope: tuple[str, ...]
+    ) -> tuple[str, int, str]:
+        """A short session for an AI workload: an access token only, no refresh token
+        (RFC 6749 §4.4.3); the workload proves its key again when it needs another."""
+        now = self.clock.now()
+        session = Session(
+            id=new_id("ses"),
+            principal_id=principal.id,
+            created_at=now,
+            last_seen_at=now,
+            auth_time=now,
+            aal=2,
+            amr=("pop", "swk"),
+            src_ip=client.src_ip,
+            user_agent=(client.user_agent or "")[:512] or None,
+            jkt=client.jkt,
+        )
+        self.sessions.add(session)
+        access, ttl = self.tokens.issue(principal, session, scope=scope)
+        return access, ttl, session.id
 
     def _tokens(self, principal: Principal, session: Session, *, family_id: str) -> TokenSet:
         now = self.clock.now()
@@ -110,6 +137,10 @@ class SessionManager:
             amr=session.amr,
         )
 
+    def check_live(self, session: Session) -> None:
+        """Raise ``SessionInvalid`` unless the session is live now."""
+        self._live(session, now=self.clock.now())
+
     def _live(self, session: Session | None, *, now: float) -> Session:
         if session is None:
             raise SessionInvalid("session_unknown")
@@ -127,21 +158,42 @@ class SessionManager:
             raise SessionInvalid("principal_disabled")
         return principal
 
-    def authenticate(self, access_token: str) -> AuthContext:
-        """Verify the token, then the live session behind it; touch the session."""
+    def authenticate(self, access_token: str, *, jkt: str) -> AuthContext:
+        """Verify the token, its binding to the proof's key, then the live session.
+
+        ``jkt`` is the thumbprint of the key that signed this request's DPoP proof (already
+        verified, with ``ath`` over this token): a token without ``cnf.jkt``, or bound to
+        another key, is refused (RFC 9449 §7.1) — a stolen token is useless elsewhere.
+        """
         claims = self.tokens.verify(access_token)
+        cnf = claims.get("cnf")
+        bound = cnf.get("jkt") if isinstance(cnf, dict) else None
+        if not isinstance(bound, str) or bound != jkt:
+            raise SessionInvalid("dpop_key_mismatch")
         now = self.clock.now()
         session = self._live(self.sessions.get(str(claims.get("sid", ""))), now=now)
-        if session.principal_id != claims.get("sub"):
+        if session.principal_id != claims.get("sub") or session.jkt != bound:
             raise SessionInvalid("session_mismatch")
         principal = self._principal(session.principal_id)
-        self.sessions.touch(session.id, now=now)
+        if now - session.last_seen_at >= TOUCH_INTERVAL_S:
+            self.sessions.touch(session.id, now=now)
         return AuthContext(principal, replace(session, last_seen_at=now), claims)
 
-    def refresh(self, refresh_token: str) -> TokenSet:
-        """Rotate: the presented token is spent and a new pair issued in the same family."""
+    def refresh(self, refresh_token: str, *, jkt: str) -> TokenSet:
+        """Rotate: the presented token is spent and a new pair issued in the same family.
+
+        The refresh token is bound to the session's DPoP key too (RFC 9449 §5), so it is
+        as useless as the access token to anyone without the device key.
+        """
         now = self.clock.now()
-        stored = self.sessions.use_refresh(token_digest(refresh_token[:512]), now=now)
+        digest = token_digest(refresh_token[:512])
+        # Check the key binding before spending: a thief without the device key must not be
+        # able to burn the owner's token (and with it, the owner's session).
+        peek = self.sessions.refresh_token(digest)
+        bound = self.sessions.get(peek.session_id) if peek else None
+        if bound is not None and bound.jkt != jkt:
+            raise SessionInvalid("dpop_key_mismatch")
+        stored = self.sessions.use_refresh(digest, now=now)
         if stored is None:
             raise SessionInvalid("refresh_unknown")
         if stored.used_at is not None:
@@ -161,6 +213,8 @@ class SessionManager:
         if stored.expires_at <= now:
             raise SessionInvalid("refresh_expired")
         session = self._live(self.sessions.get(stored.session_id), now=now)
+        if session.jkt != jkt:  # re-checked: the binding never changes, but say it here too
+            raise SessionInvalid("dpop_key_mismatch")
         principal = self._principal(session.principal_id)
         self.sessions.touch(session.id, now=now)
         return self._tokens(
@@ -193,6 +247,22 @@ class SessionManager:
                 resource=f"principal:{principal_id}",
                 reason=reason,
                 details={"count": count},
+            )
+        )
+        return count
+
+    def revoke_bound(
+        self, jkt: str, *, actor: str = "system", reason: str = "device_revoked"
+    ) -> int:
+        """End every session (and so every token) bound to the key ``jkt``."""
+        count = self.sessions.revoke_for_jkt(jkt, now=self.clock.now(), reason=reason)
+        self.audit.append(
+            AuditRecord(
+                action="session.revoke_bound",
+                actor=actor,
+                outcome="success",
+                reason=reason,
+                details={"jkt": jkt, "count": count},
             )
         )
         return count

@@ -95,7 +95,9 @@ class TokenIssuer:
     def signing_key(self) -> SigningKey:
         return self._signing if self._signing is not None else self._load()
 
-    def issue(self, principal: Principal, session: Session) -> tuple[str, int]:
+    def issue(
+        self, principal: Principal, session: Session, *, scope: tuple[str, ...] | None = None
+    ) -> tuple[str, int]:
         """A fresh access token for ``session`` and its lifetime in seconds."""
         now = int(self.clock.now())
         claims = {
@@ -114,6 +116,10 @@ class TokenIssuer:
         }
         if session.device_id:
             claims["device_id"] = session.device_id
+        if session.jkt:
+            claims["cnf"] = {"jkt": session.jkt}  # RFC 9449 §6: bound to the DPoP key
+        if principal.kind == "service":
+            claims["scope"] = " ".join(principal.purposes if scope is None else scope)
         return encode_jwt(claims, self.signing_key()), self.ttl_s
 
     def verify(self, token: str) -> dict[str, Any]:

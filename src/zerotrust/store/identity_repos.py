@@ -467,6 +467,7 @@ def _session(row: Any) -> Session:
         user_agent=row.user_agent,
         revoked_at=row.revoked_at,
         revoked_reason=row.revoked_reason,
+        jkt=row.jkt,
     )
 
 
@@ -486,6 +487,7 @@ class SqlSessions:
                     aal=session.aal,
                     amr=list(session.amr),
                     device_id=session.device_id,
+                    jkt=session.jkt,
                     src_ip=session.src_ip,
                     user_agent=session.user_agent,
                     revoked_at=None,
@@ -606,3 +608,62 @@ class SqlSessions:
                 )
 
         self.db.run(tx)
+
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.refresh_tokens).where(t.refresh_tokens.c.token_hash == token_hash)
+            ).first()
+        if row is None:
+            return None
+        return RefreshToken(
+            token_hash=row.token_hash,
+            session_id=row.session_id,
+            family_id=row.family_id,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            used_at=row.used_at,
+        )
+
+    def revoke_for_jkt(self, jkt: str, *, now: float, reason: str) -> int:
+        result = self.db.run(
+            lambda c: c.execute(
+                t.sessions.update()
+                .where(t.sessions.c.jkt == jkt, t.sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_reason=reason)
+            )
+        )
+        return int(result.rowcount)
+
+
+class SqlServiceAccountKeys:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, principal_id: str, public_jwk: dict[str, Any], *, kid: str, now: float) -> None:
+        try:
+            self.db.run(
+                lambda c: c.execute(
+                    t.service_account_keys.insert().values(
+                        kid=kid, principal_id=principal_id, public_jwk=public_jwk, created_at=now
+                    )
+                )
+            )
+        except SAIntegrityError:
+            raise Conflict("That key is already registered.", code="key_exists") from None
+
+    def get(self, kid: str) -> tuple[str, dict[str, Any]] | None:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.service_account_keys).where(t.service_account_keys.c.kid == kid)
+            ).first()
+        return None if row is None else (row.principal_id, dict(row.public_jwk))
+
+    def for_principal(self, principal_id: str) -> Sequence[tuple[str, dict[str, Any]]]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.service_account_keys).where(
+                    t.service_account_keys.c.principal_id == principal_id
+                )
+            ).all()
+        return [(r.kid, dict(r.public_jwk)) for r in rows]

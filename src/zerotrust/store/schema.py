@@ -106,12 +106,14 @@ sessions = sa.Table(
     sa.Column("aal", sa.Integer, nullable=False),
     sa.Column("amr", sa.JSON, nullable=False),
     sa.Column("device_id", sa.String(64)),
+    sa.Column("jkt", sa.String(64)),  # thumbprint of the DPoP key the session is bound to
     sa.Column("src_ip", sa.String(64)),
     sa.Column("user_agent", sa.String(512)),
     sa.Column("revoked_at", sa.Float),
     sa.Column("revoked_reason", sa.String(64)),
 )
 sa.Index("ix_sessions_principal", sessions.c.principal_id)
+sa.Index("ix_sessions_jkt", sessions.c.jkt)
 
 refresh_tokens = sa.Table(
     "refresh_tokens",
@@ -157,4 +159,37 @@ security_events = sa.Table(
     sa.Column("time", sa.String(32), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("body", sa.JSON, nullable=False),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner_id", sa.String(64), sa.ForeignKey("principals.id"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("jkt", sa.String(64), nullable=False, unique=True),
+    sa.Column("public_jwk", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("approved_by", sa.String(64)),
+    sa.Column("posture", sa.JSON),
+    sa.Column("posture_received_at", sa.Float),
+)
+sa.Index("ix_devices_owner", devices.c.owner_id)
+
+replay_cache = sa.Table(  # single-use jti values when Redis is not configured
+    "replay_cache",
+    metadata,
+    sa.Column("key", sa.String(320), primary_key=True),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+sa.Index("ix_replay_cache_expiry", replay_cache.c.expires_at)
+
+service_account_keys = sa.Table(  # RFC 7523 client-assertion keys of AI workloads
+    "service_account_keys",
+    metadata,
+    sa.Column("kid", sa.String(128), primary_key=True),
+    sa.Column("principal_id", sa.String(64), sa.ForeignKey("principals.id"), nullable=False),
+    sa.Column("public_jwk", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
 )

@@ -15,7 +15,7 @@ from zerotrust.identity.models import ClientInfo
 from zerotrust.identity.totp import OtpInvalidFormat, matching_step, new_secret
 from zerotrust.service import Services
 
-CLIENT = ClientInfo(src_ip="203.0.113.7", user_agent="pytest")
+CLIENT = ClientInfo(src_ip="203.0.113.7", user_agent="pytest", jkt="test-device-key")
 
 
 def test_secret_is_160_bits_from_the_csprng() -> None:
