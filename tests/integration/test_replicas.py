@@ -15,7 +15,7 @@ from zerotrust.service import build_services
 from zerotrust.settings import Settings
 from tests.support.identity import PASSWORD, make_user
 
-CLIENT = ClientInfo(src_ip="192.0.2.10")
+CLIENT = ClientInfo(src_ip="192.0.2.10", jkt="test-device-key")
 
 
 @pytest.mark.postgres
@@ -44,10 +44,10 @@ def test_lockout_and_logout_on_one_replica_hold_on_the_other(
         b.authenticator.guard.unlock(user.principal.name)
         first = b.authenticator.login(user.principal.name, PASSWORD, CLIENT)
         tokens = b.authenticator.complete_totp(first.mfa_token, user.code(clock), CLIENT)
-        assert a.sessions.authenticate(tokens.access_token).principal.id == user.principal.id
+        assert a.sessions.authenticate(tokens.access_token, jkt="test-device-key").principal.id == user.principal.id
         a.sessions.revoke(tokens.session_id, actor="test", reason="logout")
         with pytest.raises(AuthenticationFailed):
-            b.sessions.authenticate(tokens.access_token)
+            b.sessions.authenticate(tokens.access_token, jkt="test-device-key")
     finally:
         a.close()
         b.close()
