@@ -7,6 +7,7 @@ database counters for Redis, is a settings change here and nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from zerotrust.core.auditing import AuditRecorder, MemoryAudit
 from zerotrust.core.clock import Clock, SystemClock
@@ -24,11 +25,16 @@ from zerotrust.identity.sessions import SessionManager, SessionPolicy
 from zerotrust.identity.tokens import TokenIssuer
 from zerotrust.identity.webauthn import WebAuthnService
 from zerotrust.identity.workloads import WorkloadAuthenticator
+from zerotrust.policy.decision_log import DecisionLog
+from zerotrust.policy.grants import GrantIndex, GrantService
+from zerotrust.policy.pdp import PolicyDecisionPoint
+from zerotrust.policy.store import PolicyStore, default_pack_dir
 from zerotrust.settings import Settings
 from zerotrust.store.counters import RedisCounters, SqlCounters
 from zerotrust.store.database import Database
 from zerotrust.store.devices_repo import RedisReplayCache, SqlDevices, SqlReplayCache
 from zerotrust.store.events_repo import SqlEventSink
+from zerotrust.store.grants import SqlGrants
 from zerotrust.store.identity_repos import (
     SqlChallenges,
     SqlLoginAttempts,
@@ -63,6 +69,12 @@ class Services:
     dpop: DpopGuard
     devices: DeviceRegistry
     workloads: WorkloadAuthenticator
+    policies: PolicyStore
+    grants: GrantService
+    grant_index: GrantIndex
+    grants_repo: SqlGrants
+    pdp: PolicyDecisionPoint
+    decision_log: DecisionLog
 
     @property
     def public_bases(self) -> tuple[str, ...]:
@@ -70,6 +82,13 @@ class Services:
 
     def close(self) -> None:
         self.db.dispose()
+
+    def maintain(self) -> None:
+        """Periodic upkeep (every few seconds): pick up edited policies (the last good set
+        stays if the new one fails), other replicas' grant changes, and grant expiries."""
+        self.policies.poll()
+        self.grant_index.refresh(self.grants_repo)
+        self.grants.expire_due()
 
 
 def root_key_provider(settings: Settings) -> RootKeyProvider:
@@ -190,6 +209,12 @@ def build_services(
         clock=clock,
         issuer_name=settings.rp_name,
     )
+    policies = PolicyStore.from_dir(
+        Path(settings.policy_dir) if settings.policy_dir else default_pack_dir(), audit=audit
+    )
+    grant_repo, grant_index = SqlGrants(db), GrantIndex()
+    grant_index.refresh(grant_repo)
+    grants = GrantService(grant_repo, audit=audit, clock=clock, listeners=[grant_index.put])
     return Services(
         settings=settings,
         clock=clock,
@@ -206,4 +231,10 @@ def build_services(
         dpop=DpopGuard(replay, clock),
         devices=devices,
         workloads=workloads,
+        policies=policies,
+        grants=grants,
+        grant_index=grant_index,
+        grants_repo=grant_repo,
+        pdp=PolicyDecisionPoint(policies, grants=grant_index, clock=clock),
+        decision_log=DecisionLog(settings.data_dir / "decisions.jsonl"),
     )

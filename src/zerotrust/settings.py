@@ -42,6 +42,7 @@ class Settings:
     ip_failure_window_s: int = 15 * 60
     trusted_proxies: tuple[str, ...] = ()
     device_auto_approve: bool = False  # True only for the demo: admins approve devices
+    policy_dir: str = ""  # empty: the packaged default policy pack
     log_level: str = "info"
     demo: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,15 +13,44 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zerotrust import __version__
-from zerotrust.api import auth, devices, me, oauth, problems
+from zerotrust.api import auth, authz, devices, me, oauth, problems
 from zerotrust.api.limits import BodyLimit
 from zerotrust.core.errors import ZTError
 from zerotrust.service import Services
 
+log = logging.getLogger("zerotrust.api")
+
+
+MAINTENANCE_INTERVAL_S = 2.0
+
+
+def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async def upkeep() -> None:
+            while True:
+                await asyncio.sleep(MAINTENANCE_INTERVAL_S)
+                try:
+                    await asyncio.to_thread(services.maintain)
+                except Exception:  # keep serving on the last good state; say so
+                    log.exception("maintenance failed")
+
+        task = asyncio.create_task(upkeep())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    return lifespan
+
 
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(
-        title="zerotrust control plane", version=__version__, docs_url="/docs", redoc_url=None
+        lifespan=_lifespan(services),
+        title="zerotrust control plane",
+        version=__version__,
+        docs_url="/docs",
+        redoc_url=None,
     )
     app.state.services = services
     app.add_exception_handler(ZTError, problems.zt_error)
@@ -29,6 +62,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(me.router)
     app.include_router(devices.router)
     app.include_router(oauth.router)
+    app.include_router(authz.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:

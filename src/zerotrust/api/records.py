@@ -31,6 +31,13 @@ Ctx = Annotated[AuthContext, Depends(current)]
 RecordId = Annotated[str, Path(min_length=1, max_length=64)]
 PSEUDONYM_PURPOSE = "api"
 
+# Codes of this router's errors for ``problems.py``: content that fails a rule is 422, an
+# erased data subject is 410 Gone (until mapped, ``erased`` falls back to 404).
+UNPROCESSABLE_CODES = frozenset(
+    {"invalid_pan", "invalid_card_token", "invalid_field", "invalid_query"}
+)
+GONE_CODES = frozenset({"erased"})
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)

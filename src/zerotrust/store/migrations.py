@@ -34,7 +34,7 @@ class Migration:
 
 def _load_table_modules() -> None:
     # Each package's tables register on the shared metadata when their module loads.
-    from zerotrust.store import identity_repos, schema  # noqa: F401
+    from zerotrust.store import grants, identity_repos, schema  # noqa: F401
 
 
 def _initial(conn: Connection) -> None:
