@@ -14,11 +14,9 @@ re-implemented here. This module owns what the library leaves to the relying par
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -33,114 +31,67 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import (
-    bytes_to_base64url,
-    decode_credential_public_key,
-    decoded_public_key_to_cryptography,
     parse_authenticator_data,
-    parse_cbor,
 )
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
     AuthenticationCredential,
-    AuthenticatorAssertionResponse,
-    AuthenticatorAttestationResponse,
     AuthenticatorData,
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
     PublicKeyCredentialDescriptor,
-    RegistrationCredential,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
 
 from zerotrust.core.auditing import AuditRecord, AuditRecorder
 from zerotrust.core.clock import Clock
-from zerotrust.core.errors import ConfigError, Conflict, InvalidInput
+from zerotrust.core.errors import ConfigError, Conflict
 from zerotrust.identity.interfaces import ChallengeStore, WebAuthnCredentialRepo
 from zerotrust.identity.models import Challenge, Principal, WebAuthnCredential
+from zerotrust.identity.webauthn_parsing import (
+    TRANSPORTS,
+    ChallengeInvalid,
+    ClientData,
+    CredentialExists,
+    CredentialUnknown,
+    MalformedResponse,
+    NameInvalid,
+    OriginMismatch,
+    PossibleClonedAuthenticator,
+    RpIdMismatch,
+    UserVerificationRequired,
+    WebAuthnRejected,
+    attested_auth_data,
+    b64decode,
+    guarded,
+    load_credential,
+    load_public_key,
+    parse_assertion,
+    parse_client_data,
+    parse_registration,
+)
+
+__all__ = [
+    "ChallengeInvalid",
+    "CredentialExists",
+    "CredentialUnknown",
+    "MalformedResponse",
+    "NameInvalid",
+    "OriginMismatch",
+    "PossibleClonedAuthenticator",
+    "RpIdMismatch",
+    "UserVerificationRequired",
+    "VerifiedPasskey",
+    "WebAuthnRejected",
+    "WebAuthnService",
+]
 
 CHALLENGE_BYTES = 32
-MAX_CREDENTIAL_JSON = 64 * 1024
-MAX_CLIENT_DATA_JSON = 16 * 1024
-MAX_CREDENTIAL_ID = 1023  # §4 (Credential ID): at most 1023 bytes.
-MAX_USER_HANDLE = 64  # §5.4.3: a user handle is at most 64 bytes.
-MAX_SIGNATURE = 8 * 1024
 MAX_NAME = 128
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
-_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
 
 Purpose = Literal["register", "authenticate"]
 T = TypeVar("T")
-
-
-class WebAuthnRejected(InvalidInput):
-    """A passkey ceremony response did not verify; the edge answers 400."""
-
-    code = "webauthn_rejected"
-    message = "The passkey response was rejected."
-
-
-class ChallengeInvalid(WebAuthnRejected):
-    """The challenge is unknown, used, expired, for another principal or another ceremony."""
-
-    code = "challenge_invalid"
-    message = "The passkey challenge is not valid; start again."
-
-
-class UserVerificationRequired(WebAuthnRejected):
-    """User verification was demanded but the authenticator did not set the UV flag."""
-
-    code = "uv_required"
-    message = "User verification (PIN or biometric) is required."
-
-
-class OriginMismatch(WebAuthnRejected):
-    """clientDataJSON names an origin this relying party does not serve (§7.2 step 13)."""
-
-    code = "origin_mismatch"
-    message = "The passkey response came from an unexpected origin."
-
-
-class RpIdMismatch(WebAuthnRejected):
-    """authenticatorData was scoped to another RP ID (§7.2 step 15)."""
-
-    code = "rp_id_mismatch"
-    message = "The passkey response is for another site."
-
-
-class PossibleClonedAuthenticator(WebAuthnRejected):
-    """The signature counter did not increase (§6.1.1): the key may have been cloned."""
-
-    code = "possible_cloned_authenticator"
-    message = "The passkey was rejected."
-
-
-class CredentialUnknown(WebAuthnRejected):
-    """The credential is not registered to the principal (nor its owner disclosed)."""
-
-    code = "credential_unknown"
-    message = "The passkey is not registered to this account."
-
-
-class CredentialExists(WebAuthnRejected):
-    """The credential ID is already registered (§7.1 step 22)."""
-
-    code = "credential_exists"
-    message = "This passkey is already registered."
-
-
-class MalformedResponse(WebAuthnRejected):
-    """Bad JSON, base64url, CBOR or structure, a wrong type, or oversized data."""
-
-    code = "malformed"
-    message = "The passkey response is malformed."
-
-
-class NameInvalid(WebAuthnRejected):
-    """The passkey's display name is empty, too long or holds control characters."""
-
-    code = "name_invalid"
-    message = "The passkey name is not valid."
 
 
 @dataclass(frozen=True)
@@ -150,16 +101,6 @@ class VerifiedPasskey:
     credential_id: str
     user_verified: bool
     new_sign_count: int
-
-
-@dataclass(frozen=True)
-class _ClientData:
-    """The fields of CollectedClientData (§5.8.1) this module checks itself."""
-
-    type: str
-    challenge: bytes
-    origin: str
-    cross_origin: bool
 
 
 class WebAuthnService:
@@ -215,11 +156,11 @@ class WebAuthnService:
     ) -> WebAuthnCredential:
         """Verify an attestation (§7.1) and store the new credential; return it."""
         label = _checked_name(name)
-        parsed = _parse_registration(_load(credential))
-        client_data = _parse_client_data(parsed.response.client_data_json)
+        parsed = parse_registration(load_credential(credential))
+        client_data = parse_client_data(parsed.response.client_data_json)
         challenge = self._take(client_data, principal, "register")
         self._check_client_data(client_data, "webauthn.create")
-        self._check_authenticator_data(_attested_auth_data(parsed), require_uv=challenge.require_uv)
+        self._check_authenticator_data(attested_auth_data(parsed), require_uv=challenge.require_uv)
         verified = _library(
             verify_registration_response,
             credential=parsed,
@@ -232,7 +173,7 @@ class WebAuthnService:
         # storing a key under an ID the authenticator never issued would confuse later lookups.
         if not hmac.compare_digest(verified.credential_id, parsed.raw_id):
             raise MalformedResponse
-        _guarded(_load_public_key, verified.credential_public_key)
+        guarded(load_public_key, verified.credential_public_key)
         stored = WebAuthnCredential(
             credential_id=parsed.id,
             principal_id=principal.id,
@@ -262,12 +203,12 @@ class WebAuthnService:
         self, principal: Principal, credential: Mapping[str, Any] | str
     ) -> VerifiedPasskey:
         """Verify an assertion (§7.2) by one of the principal's credentials."""
-        parsed = _parse_assertion(_load(credential))
-        client_data = _parse_client_data(parsed.response.client_data_json)
+        parsed = parse_assertion(load_credential(credential))
+        client_data = parse_client_data(parsed.response.client_data_json)
         challenge = self._take(client_data, principal, "authenticate")
         self._check_client_data(client_data, "webauthn.get")
         stored = self._owned(principal, parsed)
-        auth_data = _guarded(parse_authenticator_data, parsed.response.authenticator_data)
+        auth_data = guarded(parse_authenticator_data, parsed.response.authenticator_data)
         self._check_authenticator_data(auth_data, require_uv=challenge.require_uv)
         # The counter is judged below, after the signature: the library checks it first, so
         # an unsigned forgery with a low counter could otherwise raise a clone alarm.
@@ -299,7 +240,7 @@ class WebAuthnService:
         )
         return raw
 
-    def _take(self, client_data: _ClientData, principal: Principal, purpose: Purpose) -> Challenge:
+    def _take(self, client_data: ClientData, principal: Principal, purpose: Purpose) -> Challenge:
         # take() removes the challenge whatever happens next: one response per challenge,
         # so a captured response (even one with signCount 0) cannot be replayed.
         if len(client_data.challenge) != CHALLENGE_BYTES:
@@ -314,7 +255,7 @@ class WebAuthnService:
             raise ChallengeInvalid
         return challenge
 
-    def _check_client_data(self, client_data: _ClientData, expected_type: str) -> None:
+    def _check_client_data(self, client_data: ClientData, expected_type: str) -> None:
         # §7.2 step 11: a webauthn.create response offered as an assertion is not one.
         if client_data.type != expected_type:
             raise MalformedResponse
@@ -363,8 +304,8 @@ class WebAuthnService:
     def _descriptors(self, principal: Principal) -> list[PublicKeyCredentialDescriptor]:
         return [
             PublicKeyCredentialDescriptor(
-                id=_b64decode(c.credential_id),
-                transports=[AuthenticatorTransport(t) for t in c.transports if t in _TRANSPORTS],
+                id=b64decode(c.credential_id),
+                transports=[AuthenticatorTransport(t) for t in c.transports if t in TRANSPORTS],
             )
             for c in self._credentials.for_principal(principal.id)
         ]
@@ -402,131 +343,6 @@ def _checked_name(name: str) -> str:
     ):
         raise NameInvalid
     return label
-
-
-def _load(credential: object) -> Mapping[str, Any]:
-    """The credential as a mapping, bounded before any parsing work."""
-    data: object = credential
-    if isinstance(credential, str):
-        if len(credential) > MAX_CREDENTIAL_JSON:
-            raise MalformedResponse
-        try:
-            data = json.loads(credential)
-        except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[…"
-            raise MalformedResponse from exc
-    if not isinstance(data, Mapping):
-        raise MalformedResponse
-    return data
-
-
-def _b64decode(value: object, *, limit: int = MAX_CREDENTIAL_JSON) -> bytes:
-    """Strict base64url (RFC 4648 §5), padding optional, at most ``limit`` bytes decoded."""
-    if not isinstance(value, str) or len(value) > (limit * 4 + 2) // 3 + 2:
-        raise MalformedResponse
-    if not _BASE64URL.fullmatch(value) or len(value.rstrip("=")) % 4 == 1:
-        raise MalformedResponse
-    return base64.urlsafe_b64decode(value.rstrip("=") + "==")
-
-
-def _credential_fields(data: Mapping[str, Any]) -> tuple[str, bytes, Mapping[str, Any]]:
-    """The canonical id, rawId and response of a PublicKeyCredential (§5.1) JSON form."""
-    if data.get("type") != "public-key":
-        raise MalformedResponse
-    response = data.get("response")
-    if not isinstance(response, Mapping):
-        raise MalformedResponse
-    fields = [data.get("id"), data.get("rawId"), *response.values()]
-    if sum(len(v) for v in fields if isinstance(v, str)) > MAX_CREDENTIAL_JSON:
-        raise MalformedResponse
-    raw_id = _b64decode(data.get("rawId"), limit=MAX_CREDENTIAL_ID)
-    if not raw_id or data.get("id") != bytes_to_base64url(raw_id):
-        raise MalformedResponse
-    return bytes_to_base64url(raw_id), raw_id, response
-
-
-def _parse_registration(data: Mapping[str, Any]) -> RegistrationCredential:
-    cred_id, raw_id, response = _credential_fields(data)
-    return RegistrationCredential(
-        id=cred_id,
-        raw_id=raw_id,
-        response=AuthenticatorAttestationResponse(
-            client_data_json=_b64decode(response.get("clientDataJSON"), limit=MAX_CLIENT_DATA_JSON),
-            attestation_object=_b64decode(response.get("attestationObject")),
-            transports=_transports(response.get("transports")),
-        ),
-    )
-
-
-def _parse_assertion(data: Mapping[str, Any]) -> AuthenticationCredential:
-    cred_id, raw_id, response = _credential_fields(data)
-    handle = response.get("userHandle")
-    return AuthenticationCredential(
-        id=cred_id,
-        raw_id=raw_id,
-        response=AuthenticatorAssertionResponse(
-            client_data_json=_b64decode(response.get("clientDataJSON"), limit=MAX_CLIENT_DATA_JSON),
-            authenticator_data=_b64decode(response.get("authenticatorData")),
-            signature=_b64decode(response.get("signature"), limit=MAX_SIGNATURE),
-            user_handle=None if handle is None else _b64decode(handle, limit=MAX_USER_HANDLE),
-        ),
-    )
-
-
-def _transports(value: object) -> list[AuthenticatorTransport]:
-    """Known transport hints only (§5.8.4); they are hints, so unknown ones are dropped."""
-    if not isinstance(value, list) or len(value) > len(_TRANSPORTS):
-        return []
-    known = [t for t in value if isinstance(t, str) and t in _TRANSPORTS]
-    return [AuthenticatorTransport(t) for t in dict.fromkeys(known)]
-
-
-def _parse_client_data(raw: bytes) -> _ClientData:
-    """CollectedClientData (§5.8.1), parsed here so the challenge can be looked up first."""
-    if len(raw) > MAX_CLIENT_DATA_JSON:
-        raise MalformedResponse
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # ValueError covers UnicodeDecodeError.
-        raise MalformedResponse from exc
-    if not isinstance(data, dict):
-        raise MalformedResponse
-    kind, challenge, origin = data.get("type"), data.get("challenge"), data.get("origin")
-    if not isinstance(kind, str) or not isinstance(origin, str):
-        raise MalformedResponse
-    return _ClientData(
-        type=kind,
-        challenge=_b64decode(challenge),
-        origin=origin,
-        # Anything but an absent or false crossOrigin counts as cross-origin: fail closed.
-        cross_origin=data.get("crossOrigin", False) is not False,
-    )
-
-
-def _attested_auth_data(parsed: RegistrationCredential) -> AuthenticatorData:
-    """authData from the attestation object (§6.5.4), type-checked before the library sees it."""
-    attestation = _guarded(parse_cbor, parsed.response.attestation_object)
-    # py_webauthn passes authData to bytes(): an integer there would allocate that many bytes.
-    if (
-        not isinstance(attestation, dict)
-        or not isinstance(attestation.get("authData"), bytes)
-        or not isinstance(attestation.get("fmt"), str)
-        or not isinstance(attestation.get("attStmt", {}), dict)
-    ):
-        raise MalformedResponse
-    return _guarded(parse_authenticator_data, attestation["authData"])
-
-
-def _load_public_key(cose_key: bytes) -> object:
-    """The key as the login ceremony will load it; a point off its curve fails here, not later."""
-    return decoded_public_key_to_cryptography(decode_credential_public_key(cose_key))
-
-
-def _guarded(parse: Callable[[bytes], T], raw: bytes) -> T:
-    """Run a py_webauthn parser on client bytes; any failure is malformed input."""
-    try:
-        return parse(raw)
-    except Exception as exc:  # Client bytes: nothing else may escape.
-        raise MalformedResponse from exc
 
 
 def _library(verify: Callable[..., T], **kwargs: Any) -> T:
