@@ -108,7 +108,17 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         root_key=b64url_encode(secrets.token_bytes(32)),
         issuer="http://testserver",
         origins=("http://localhost:8000",),
+        detect_config=str(_quiet_detection(tmp_path)),
     )
+
+
+def _quiet_detection(tmp_path: Path) -> Path:
+    """Detection runs, but without automated responses: tests of identity's own controls
+    (lockout, throttling) must see those controls, not a playbook's block on the source.
+    ``tests/integration/test_responses.py`` runs the default playbooks."""
+    path = tmp_path / "detect.yaml"
+    path.write_text("playbooks: {}\n")
+    return path
 
 
 @pytest.fixture

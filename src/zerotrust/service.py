@@ -9,10 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from zerotrust.core.auditing import AuditRecorder, MemoryAudit
 from zerotrust.core.clock import Clock, SystemClock
+from zerotrust.core.errors import ConfigError
 from zerotrust.core.events import EventSink, FanoutSink
 from zerotrust.crypto.providers import EnvRootKey, FileRootKey, RootKeyProvider
+from zerotrust.detect.alerts import AlertBook
+from zerotrust.detect.config import DetectConfig, load_config
+from zerotrust.detect.engine import DetectionEngine
+from zerotrust.detect.playbooks import PlaybookRunner
 from zerotrust.devices.registry import DeviceRegistry
 from zerotrust.identity.authentication import Authenticator
 from zerotrust.identity.dpop import DpopGuard
@@ -29,6 +36,7 @@ from zerotrust.policy.decision_log import DecisionLog
 from zerotrust.policy.grants import GrantIndex, GrantService
 from zerotrust.policy.pdp import PolicyDecisionPoint
 from zerotrust.policy.store import PolicyStore, default_pack_dir
+from zerotrust.responses import IdentityResponses
 from zerotrust.settings import Settings
 from zerotrust.store.counters import RedisCounters, SqlCounters
 from zerotrust.store.database import Database
@@ -75,6 +83,9 @@ class Services:
     grants_repo: SqlGrants
     pdp: PolicyDecisionPoint
     decision_log: DecisionLog
+    guard: LoginGuard
+    detection: DetectionEngine
+    alerts: AlertBook
 
     @property
     def public_bases(self) -> tuple[str, ...]:
@@ -97,6 +108,18 @@ def root_key_provider(settings: Settings) -> RootKeyProvider:
     return FileRootKey(settings.data_dir / "root.key")
 
 
+def detect_config(settings: Settings) -> DetectConfig:
+    """Detector thresholds and playbooks from ``ZT_DETECT_CONFIG`` (YAML), else defaults."""
+    if not settings.detect_config:
+        return load_config(None)
+    path = Path(settings.detect_config)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        raise ConfigError(f"setting ZT_DETECT_CONFIG: cannot read {path} as YAML") from None
+    return load_config(data)
+
+
 def build_services(
     settings: Settings,
     *,
@@ -112,7 +135,11 @@ def build_services(
     if migrate_db:
         migrate(db, now=clock.now())
     audit: AuditRecorder = MemoryAudit()
-    events: EventSink = FanoutSink([SqlEventSink(db), *extra_sinks])
+    # Detection sees every event as it happens; its responses act on identity and devices
+    # (wired below, once those exist) and its risk scores feed the policy context.
+    alerts = AlertBook(audit)
+    engine = DetectionEngine(detect_config(settings), on_alert=[alerts.add])
+    events: EventSink = FanoutSink([SqlEventSink(db), engine, *extra_sinks])
     counters: CounterStore = (
         RedisCounters(settings.redis_url) if settings.redis_url else SqlCounters(db)
     )
@@ -209,6 +236,13 @@ def build_services(
         clock=clock,
         issuer_name=settings.rp_name,
     )
+    engine.responder = PlaybookRunner(
+        IdentityResponses(
+            admin=admin, sessions=sessions, guard=guard, devices=devices, alerts=alerts, clock=clock
+        ),
+        audit,
+        engine.config.playbooks,
+    )
     policies = PolicyStore.from_dir(
         Path(settings.policy_dir) if settings.policy_dir else default_pack_dir(), audit=audit
     )
@@ -237,4 +271,7 @@ def build_services(
         grants_repo=grant_repo,
         pdp=PolicyDecisionPoint(policies, grants=grant_index, clock=clock),
         decision_log=DecisionLog(settings.data_dir / "decisions.jsonl"),
+        guard=guard,
+        detection=engine,
+        alerts=alerts,
     )

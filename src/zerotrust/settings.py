@@ -43,6 +43,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     device_auto_approve: bool = False  # True only for the demo: admins approve devices
     policy_dir: str = ""  # empty: the packaged default policy pack
+    detect_config: str = ""  # YAML of detector thresholds and playbooks; empty: defaults
     log_level: str = "info"
     demo: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)

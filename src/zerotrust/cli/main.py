@@ -7,6 +7,7 @@ import click
 from zerotrust import __version__
 from zerotrust.cli.agent import agent_group
 from zerotrust.cli.common import emit_json, handle_errors, settings
+from zerotrust.cli.detect import detect_group
 from zerotrust.cli.devices import device_group
 from zerotrust.cli.policy import authz_group, grant_group, policy_group
 from zerotrust.cli.users import service_account_group, user_group
@@ -73,6 +74,7 @@ cli.add_command(agent_group)
 cli.add_command(policy_group)
 cli.add_command(authz_group)
 cli.add_command(grant_group)
+cli.add_command(detect_group)
 
 
 def main() -> None:

@@ -1,0 +1,150 @@
+"""Alerts: what a detector found, why, on which events; and their open → resolved life.
+
+An alert's id is derived from its detector, key and triggering event, so replaying the
+same events yields the same alerts, byte for byte. State changes (acknowledge, resolve)
+are audited; a resolved alert is final.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, get_args
+
+from zerotrust.core.auditing import AuditRecord, AuditRecorder
+from zerotrust.core.clock import iso_utc
+from zerotrust.core.errors import Conflict, InvalidInput, NotFound
+
+Severity = Literal["low", "medium", "high", "critical"]
+AlertState = Literal["open", "acknowledged", "resolved"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+MAX_EVENT_IDS = 25  # enough to explain; bounded so one alert never grows with an attack
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a detector reports; the engine turns it into an ``Alert``."""
+
+    detector: str
+    severity: Severity
+    key: str  # what repeats are suppressed on: a principal, an address, a session
+    principal: str | None
+    event_ids: tuple[str, ...]
+    explanation: str
+    src_ip: str | None = None
+    device_id: str | None = None
+    session_id: str | None = None
+    sources: tuple[str, ...] = ()  # further addresses implicated (distributed attacks)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One detection: id, time, detector, severity, principal, events and a one-line why."""
+
+    id: str
+    ts: float
+    detector: str
+    severity: Severity
+    principal: str | None
+    event_id: str  # the event that tipped the detector
+    event_ids: tuple[str, ...]
+    explanation: str
+    src_ip: str | None = None
+    device_id: str | None = None
+    session_id: str | None = None
+    sources: tuple[str, ...] = ()
+    state: AlertState = "open"
+
+    @classmethod
+    def from_finding(cls, finding: Finding, *, ts: float, event_id: str) -> Alert:
+        ids = finding.event_ids
+        if event_id not in ids:
+            ids = (*ids, event_id)
+        ids = ids[-MAX_EVENT_IDS:]
+        digest = hashlib.sha256(f"{finding.detector}|{finding.key}|{event_id}".encode()).hexdigest()
+        return cls(
+            id=f"alt_{digest[:32]}",
+            ts=ts,
+            detector=finding.detector,
+            severity=finding.severity,
+            principal=finding.principal,
+            event_id=event_id,
+            event_ids=ids,
+            explanation=finding.explanation,
+            src_ip=finding.src_ip,
+            device_id=finding.device_id,
+            session_id=finding.session_id,
+            sources=finding.sources[:MAX_EVENT_IDS],
+        )
+
+    @property
+    def time(self) -> str:
+        return iso_utc(self.ts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-lines form: ``time`` as ISO 8601 UTC, lists for tuples, no ``ts``."""
+        data = asdict(self)
+        data.pop("ts")
+        data["time"] = self.time
+        data["event_ids"] = list(self.event_ids)
+        data["sources"] = list(self.sources)
+        return data
+
+
+@dataclass
+class AlertBook:
+    """Recent alerts in memory with their state; every transition is audited.
+
+    Bounded to ``capacity`` alerts (oldest dropped first); persistent storage belongs to
+    the store package and can mirror ``add`` and ``transition`` calls.
+    """
+
+    audit: AuditRecorder
+    capacity: int = 10_000
+    _alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
+
+    def add(self, alert: Alert) -> None:
+        self._alerts[alert.id] = alert
+        while len(self._alerts) > self.capacity:
+            self._alerts.popitem(last=False)
+
+    def get(self, alert_id: str) -> Alert:
+        try:
+            return self._alerts[alert_id]
+        except KeyError:
+            raise NotFound() from None
+
+    def list(self, *, state: AlertState | None = None) -> list[Alert]:
+        return [a for a in self._alerts.values() if state is None or a.state == state]
+
+    def acknowledge(self, alert_id: str, *, actor: str) -> Alert:
+        return self.transition(alert_id, "acknowledged", actor=actor)
+
+    def resolve(self, alert_id: str, *, actor: str, note: str | None = None) -> Alert:
+        return self.transition(alert_id, "resolved", actor=actor, note=note)
+
+    def transition(
+        self, alert_id: str, to: AlertState, *, actor: str, note: str | None = None
+    ) -> Alert:
+        """open → acknowledged → resolved (or open → resolved); audited before it applies."""
+        if to not in get_args(AlertState):
+            raise InvalidInput("unknown alert state")
+        alert = self.get(alert_id)
+        allowed = {"open": ("acknowledged", "resolved"), "acknowledged": ("resolved",)}
+        if to not in allowed.get(alert.state, ()):
+            raise Conflict(f"alert is {alert.state}; cannot become {to}")
+        self.audit.append(
+            AuditRecord(
+                action=f"alert.{to}",
+                actor=actor,
+                outcome="success",
+                resource=f"alert:{alert.id}",
+                reason=note,
+                details={"detector": alert.detector, "from": alert.state},
+            )
+        )
+        updated = replace(alert, state=to)
+        self._alerts[alert_id] = updated
+        return updated

@@ -1,0 +1,71 @@
+"""Automated responses: the detection engine's ``ResponseActions`` carried out by identity
+and devices. Every call is audited by the playbook runner; each is reversible by an
+admin (``zt user enable``/unlock, a new login, ``zt device approve``)."""
+
+from __future__ import annotations
+
+import logging
+
+from zerotrust.core.clock import Clock
+from zerotrust.core.errors import ZTError
+from zerotrust.detect.alerts import Alert, AlertBook
+from zerotrust.devices.registry import DeviceRegistry
+from zerotrust.identity.lockout import LoginGuard
+from zerotrust.identity.models import name_key
+from zerotrust.identity.principals import PrincipalAdmin
+from zerotrust.identity.sessions import SessionManager
+
+log = logging.getLogger("zerotrust.responses")
+
+
+class IdentityResponses:
+    def __init__(
+        self,
+        *,
+        admin: PrincipalAdmin,
+        sessions: SessionManager,
+        guard: LoginGuard,
+        devices: DeviceRegistry,
+        alerts: AlertBook,
+        clock: Clock,
+    ) -> None:
+        self.admin = admin
+        self.sessions = sessions
+        self.guard = guard
+        self.devices = devices
+        self.alerts = alerts
+        self.clock = clock
+
+    def _principal_id(self, principal: str) -> str | None:
+        try:
+            return self.admin.get(principal).id
+        except ZTError:
+            return None  # an unknown name (e.g. a stuffing target): nothing to act on
+
+    def lock_account(self, principal: str, until: float) -> None:
+        self.guard.lock(name_key(principal), seconds=max(1.0, until - self.clock.now()))
+        self.revoke_sessions(principal)
+
+    def revoke_sessions(self, principal: str) -> None:
+        principal_id = self._principal_id(principal)
+        if principal_id:
+            self.sessions.revoke_all(principal_id, actor="system:detect", reason="detection")
+
+    def require_step_up(self, principal: str) -> None:
+        # Ending the sessions forces a fresh login with a second factor; the raised risk
+        # score then makes the policy ask for more where it matters.
+        principal_id = self._principal_id(principal)
+        if principal_id:
+            self.sessions.revoke_all(principal_id, actor="system:detect", reason="step_up_required")
+
+    def quarantine_device(self, device_id: str) -> None:
+        try:
+            self.devices.quarantine(device_id, actor="system:detect")
+        except ZTError:
+            log.warning("cannot quarantine device %s", device_id[:64])
+
+    def block_source(self, ip: str, until: float) -> None:
+        self.guard.block_source(ip, seconds=max(1.0, until - self.clock.now()))
+
+    def alert(self, alert: Alert) -> None:
+        self.alerts.add(alert)
