@@ -86,7 +86,9 @@ class Gate:
         self._authorize: Authorize = getattr(state, "authorize", None) or _deny_all
         self._vault: Vault | None = getattr(state, "vault", None)
         services = getattr(state, "services", None)
-        self._audit: AuditRecorder | None = getattr(services, "audit", None)
+        self._audit: AuditRecorder | None = (
+            self._vault.audit if self._vault is not None else getattr(services, "audit", None)
+        )
         self._src_ip = request.client.host if request.client else None
 
     @property

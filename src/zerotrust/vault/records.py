@@ -1,0 +1,437 @@
+"""The records API over the fintech's data: customers, transactions, credit profiles.
+
+Every field but the identifiers is encrypted under the data key of the customer it
+belongs to (a customer is their own data subject; a transaction or credit profile
+belongs to its ``customer_id``). Email, phone and card token are searchable through
+blind indexes. A card number is validated, stored encrypted next to its token, never
+returned by a read, and revealed only by ``detokenize`` (audited). Card numbers found in
+free text are replaced by their tokens before anything is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, Literal
+
+from zerotrust.core.auditing import AuditRecord, AuditRecorder
+from zerotrust.core.clock import Clock
+from zerotrust.core.errors import NotFound
+from zerotrust.core.ids import new_id
+from zerotrust.vault import pan as pans
+from zerotrust.vault.blind_index import BlindIndex, normalize_email, normalize_phone
+from zerotrust.vault.errors import Erased, InvalidField
+from zerotrust.vault.fields import FieldCipher, RecordContext
+from zerotrust.vault.interfaces import RecordRepo
+from zerotrust.vault.keys import KeyHierarchy
+from zerotrust.vault.models import DEFAULT_TENANT, IndexEntry, StoredRecord
+from zerotrust.vault.shred import Erasure, erase_subject
+
+FieldKind = Literal[
+    "text", "email", "phone", "pan", "card_token", "int", "decimal", "currency", "date", "free"
+]
+MAX_LIST: Final = 1000
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a record kind."""
+
+    name: str
+    kind: FieldKind
+    required: bool = False
+    indexed: bool = False  # searchable through a blind index
+    max_len: int = 200
+    revealed: bool = True  # False: never in a read (the PAN: detokenise only)
+    stored: bool = True  # False: accepted as input, turned into another field, discarded
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A record kind: its table (in the associated data), policy type and fields."""
+
+    name: str
+    table: str
+    resource_type: str  # the Cedar entity type the policy decides on
+    id_prefix: str
+    fields: tuple[FieldSpec, ...]
+    owned: bool  # True: belongs to the customer named by ``customer_id``
+
+    def spec(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise InvalidField(f"{name}: no such field")
+
+
+CUSTOMER: Final = KindSpec(
+    "customer",
+    "customers",
+    "CustomerPII",
+    "cus",
+    (
+        FieldSpec("name", "text", required=True),
+        FieldSpec("email", "email", required=True, indexed=True),
+        FieldSpec("phone", "phone", indexed=True),
+        FieldSpec("date_of_birth", "date"),
+        FieldSpec("address", "text", max_len=500),
+        FieldSpec("pan", "pan", revealed=False),
+        FieldSpec("card_token", "card_token", indexed=True),
+    ),
+    owned=False,
+)
+TRANSACTION: Final = KindSpec(
+    "transaction",
+    "transactions",
+    "Transaction",
+    "txn",
+    (
+        FieldSpec("amount", "decimal", required=True),
+        FieldSpec("currency", "currency", required=True),
+        FieldSpec("merchant", "text", required=True),
+        FieldSpec("description", "free", max_len=2000),
+        FieldSpec("pan", "pan", stored=False),
+        FieldSpec("card_token", "card_token", indexed=True),
+    ),
+    owned=True,
+)
+CREDIT_PROFILE: Final = KindSpec(
+    "credit_profile",
+    "credit_profiles",
+    "CreditProfile",
+    "crp",
+    (
+        FieldSpec("score", "int", required=True),
+        FieldSpec("income", "decimal"),
+        FieldSpec("debt", "decimal"),
+        FieldSpec("employment", "text"),
+    ),
+    owned=True,
+)
+KINDS: Final[Mapping[str, KindSpec]] = {k.name: k for k in (CUSTOMER, TRANSACTION, CREDIT_PROFILE)}
+
+
+def kind_spec(kind: str) -> KindSpec:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise InvalidField("kind: no such record kind") from None
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record as a reader sees it; ``status`` is ``erased`` once its subject is erased."""
+
+    kind: str
+    record_id: str
+    tenant: str
+    customer_id: str
+    created_at: float
+    status: Literal["active", "erased"]
+    fields: Mapping[str, Any] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.record_id,
+            "kind": self.kind,
+            "customer_id": self.customer_id,
+            "status": self.status,
+            "created_at": self.created_at,
+            **self.fields,
+        }
+
+
+_TEXT_BAD = re.compile(r"[\x00-\x1f\x7f]")
+_DECIMAL = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def _text(f: FieldSpec, value: Any, *, multiline: bool = False) -> str:
+    if not isinstance(value, str):
+        raise InvalidField(f"{f.name}: text expected")
+    text = value.strip()
+    probe = text.replace("\n", " ").replace("\t", " ") if multiline else text
+    if not 1 <= len(text) <= f.max_len or _TEXT_BAD.search(probe):
+        raise InvalidField(f"{f.name}: 1 to {f.max_len} printable characters expected")
+    return text
+
+
+def _scalar(f: FieldSpec, value: Any) -> Any:
+    if f.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**6:
+            raise InvalidField(f"{f.name}: a whole number expected")
+        return value
+    if f.kind == "decimal":
+        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        if not _DECIMAL.match(text):
+            raise InvalidField(f"{f.name}: a decimal with at most 4 places expected")
+        try:
+            return str(Decimal(text))
+        except InvalidOperation:
+            raise InvalidField(f"{f.name}: a decimal expected") from None
+    if f.kind == "currency":
+        if not isinstance(value, str) or not _CURRENCY.match(value):
+            raise InvalidField(f"{f.name}: an ISO 4217 code expected")
+        return value
+    if not isinstance(value, str) or len(value) > 10:
+        raise InvalidField(f"{f.name}: a date YYYY-MM-DD expected")
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InvalidField(f"{f.name}: a date YYYY-MM-DD expected") from None
+
+
+def search_form(f: FieldSpec, value: Any) -> str:
+    """The normalised value a blind index is computed over."""
+    if not isinstance(value, str):
+        raise InvalidField(f"{f.name}: text expected")
+    if f.kind == "email":
+        return normalize_email(value)
+    if f.kind == "phone":
+        return normalize_phone(value)
+    return pans.is_token(value)
+
+
+class Records:
+    """Create, read, search, detokenise and erase encrypted records."""
+
+    def __init__(
+        self,
+        *,
+        keys: KeyHierarchy,
+        repo: RecordRepo,
+        audit: AuditRecorder,
+        clock: Clock,
+    ) -> None:
+        self._keys = keys
+        self._repo = repo
+        self._audit = audit
+        self._clock = clock
+        self._cipher = FieldCipher(keys)
+        self._index = BlindIndex(keys)
+
+    # --- writing ---------------------------------------------------------------------
+
+    def create(
+        self, kind: str, values: Mapping[str, Any], *, tenant: str = DEFAULT_TENANT
+    ) -> Record:
+        """Validate, encrypt and store a record; returns it as a reader would see it."""
+        self._keys.root()  # sealed: refuse before looking at any value
+        spec = kind_spec(kind)
+        data = dict(values)
+        record_id = new_id(spec.id_prefix)
+        subject = self._owner(spec, data, tenant) if spec.owned else record_id
+        clean = self._clean(spec, data, tenant)
+        where = RecordContext(tenant, spec.table, record_id)
+        encoded = {k: json.dumps(v, separators=(",", ":")).encode() for k, v in clean.items()}
+        stored = StoredRecord(
+            tenant=tenant,
+            kind=spec.name,
+            record_id=record_id,
+            subject_id=subject,
+            created_at=self._clock.now(),
+            fields=self._cipher.encrypt(subject, where, encoded),
+        )
+        index = [
+            IndexEntry(
+                f.name, self._index.digest(f.name, search_form(f, clean[f.name]), tenant=tenant)
+            )
+            for f in spec.fields
+            if f.indexed and f.name in clean
+        ]
+        self._repo.add(stored, index)
+        return self._view(spec, stored, clean)
+
+    def create_customer(self, *, tenant: str = DEFAULT_TENANT, **values: Any) -> Record:
+        return self.create("customer", values, tenant=tenant)
+
+    def create_transaction(self, *, tenant: str = DEFAULT_TENANT, **values: Any) -> Record:
+        return self.create("transaction", values, tenant=tenant)
+
+    def create_credit_profile(self, *, tenant: str = DEFAULT_TENANT, **values: Any) -> Record:
+        return self.create("credit_profile", values, tenant=tenant)
+
+    def _owner(self, spec: KindSpec, data: dict[str, Any], tenant: str) -> str:
+        owner = data.pop("customer_id", None)
+        if not isinstance(owner, str) or self._repo.get(tenant, "customer", owner) is None:
+            raise NotFound("No such customer.")
+        return owner
+
+    def _clean(self, spec: KindSpec, data: Mapping[str, Any], tenant: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in data.items():
+            f = spec.spec(name)
+            if value is None:
+                continue
+            if f.kind == "pan":
+                card = pans.validate_pan(value)
+                out["card_token"] = self.tokenize_pan(card, tenant=tenant)
+                if f.stored:
+                    out["pan"] = card
+            elif f.kind == "card_token":
+                if "pan" in data and data["pan"] is not None:
+                    raise InvalidField("card_token: give either pan or card_token")
+                if spec is CUSTOMER:
+                    raise InvalidField("card_token: derived from pan")
+                out[name] = pans.is_token(value)
+            else:
+                out[name] = self._value(f, value, tenant)
+        missing = [f.name for f in spec.fields if f.required and f.name not in out]
+        if missing:
+            raise InvalidField(f"{missing[0]}: required")
+        return out
+
+    def _value(self, f: FieldSpec, value: Any, tenant: str) -> Any:
+        if f.kind in ("email", "phone"):
+            search_form(f, value)  # validates
+            return _text(f, value)
+        if f.kind in ("text", "free"):
+            # A card number typed into a name, an address or a note is replaced by its
+            # token before anything is stored (PCI DSS 3.4.1).
+            text = _text(f, value, multiline=f.kind == "free")
+            return pans.scrub(text, lambda card: self.tokenize_pan(card, tenant=tenant))
+        return _scalar(f, value)
+
+    def tokenize_pan(self, card: str, *, tenant: str = DEFAULT_TENANT) -> str:
+        """The card's format-preserving token under this vault's token key."""
+        return pans.tokenize(self._keys.root().pan_token_key, card, tenant=tenant)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def get(self, kind: str, record_id: str, *, tenant: str = DEFAULT_TENANT) -> Record:
+        """One record; ``NotFound`` (also for another tenant's), or status ``erased``."""
+        self._keys.root()
+        spec = kind_spec(kind)
+        row = self._repo.get(tenant, spec.name, record_id)
+        if row is None:
+            raise NotFound
+        return self._open(spec, row)
+
+    def find(
+        self,
+        kind: str,
+        *,
+        field: str,
+        value: str,
+        tenant: str = DEFAULT_TENANT,
+        limit: int = 100,
+    ) -> list[Record]:
+        """Records whose ``field`` equals ``value``, found through its blind index."""
+        self._keys.root()
+        spec = kind_spec(kind)
+        f = spec.spec(field)
+        if not f.indexed:
+            raise InvalidField(f"{field}: not searchable")
+        wanted = search_form(f, value)
+        digest = self._index.digest(f.name, wanted, tenant=tenant)
+        rows = self._repo.find(tenant, spec.name, f.name, digest, limit=_limit(limit))
+        found = [self._open(spec, row) for row in rows]
+        # Index entries are truncated MACs: drop the (astronomically rare) false match.
+        return [
+            r for r in found if r.status == "active" and _matches(f, r.fields.get(field), wanted)
+        ]
+
+    def for_customer(
+        self, kind: str, customer_id: str, *, tenant: str = DEFAULT_TENANT, limit: int = 100
+    ) -> list[Record]:
+        """Every record of one kind that belongs to a customer."""
+        self._keys.root()
+        spec = kind_spec(kind)
+        rows = self._repo.for_subject(tenant, spec.name, customer_id, limit=_limit(limit))
+        return [self._open(spec, row) for row in rows]
+
+    def _open(self, spec: KindSpec, row: StoredRecord, only: Sequence[str] | None = None) -> Record:
+        names = [f.name for f in spec.fields if f.revealed] if only is None else list(only)
+        where = RecordContext(row.tenant, spec.table, row.record_id)
+        try:
+            plain = self._cipher.decrypt(row.subject_id, where, row.fields, only=names)
+        except Erased:
+            return self._erased(spec, row)
+        values = {k: json.loads(v) for k, v in plain.items()}
+        return self._view(spec, row, values, only=names)
+
+    def _erased(self, spec: KindSpec, row: StoredRecord) -> Record:
+        return Record(
+            spec.name, row.record_id, row.tenant, row.subject_id, row.created_at, "erased", {}
+        )
+
+    def _view(
+        self,
+        spec: KindSpec,
+        row: StoredRecord,
+        values: Mapping[str, Any],
+        only: Sequence[str] | None = None,
+    ) -> Record:
+        names = [f.name for f in spec.fields if f.revealed] if only is None else list(only)
+        shown = {n: values[n] for n in names if n in values}
+        return Record(
+            spec.name, row.record_id, row.tenant, row.subject_id, row.created_at, "active", shown
+        )
+
+    def decrypt_fields(
+        self, kind: str, record_id: str, names: Sequence[str], *, tenant: str = DEFAULT_TENANT
+    ) -> Record:
+        """Only the named fields of one record (revealed ones only), for scoped callers."""
+        self._keys.root()
+        spec = kind_spec(kind)
+        allowed = [n for n in names if spec.spec(n).revealed]
+        row = self._repo.get(tenant, spec.name, record_id)
+        if row is None:
+            raise NotFound
+        return self._open(spec, row, only=allowed)
+
+    # --- card numbers and erasure ----------------------------------------------------
+
+    def detokenize(self, customer_id: str, *, actor: str, tenant: str = DEFAULT_TENANT) -> str:
+        """The customer's full card number. Authorise (``detokenize`` + step-up) first."""
+        self._keys.root()
+        row = self._repo.get(tenant, "customer", customer_id)
+        if row is None or "pan" not in row.fields:
+            raise NotFound("No card on file.")
+        where = RecordContext(tenant, CUSTOMER.table, customer_id)
+        card = json.loads(
+            self._cipher.decrypt(customer_id, where, row.fields, only=("pan",))["pan"]
+        )
+        if not isinstance(card, str):
+            raise NotFound("No card on file.")
+        self._audit.append(
+            AuditRecord(
+                action="vault.detokenize",
+                actor=actor,
+                outcome="success",
+                resource=f"customer:{customer_id}",
+                details={"card": pans.redact(card)},
+            )
+        )
+        return card
+
+    def erase(self, subject_id: str, *, actor: str, tenant: str = DEFAULT_TENANT) -> Erasure:
+        """Crypto-shred a customer and everything of theirs (idempotent)."""
+        self._keys.root()
+        return erase_subject(
+            keys=self._keys,
+            records=self._repo,
+            audit=self._audit,
+            tenant=tenant,
+            subject_id=subject_id,
+            actor=actor,
+        )
+
+
+def _limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+        raise InvalidField(f"limit: 1 to {MAX_LIST} expected")
+    return limit
+
+
+def _matches(f: FieldSpec, stored: Any, wanted: str) -> bool:
+    if not isinstance(stored, str):
+        return False
+    try:
+        return search_form(f, stored) == wanted
+    except InvalidField:
+        return False
