@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.events import FanoutSink, MemorySink
 from zerotrust.crypto.encoding import b64url_encode
@@ -130,7 +131,11 @@ def sink() -> MemorySink:
 def services(
     settings: Settings, clock: FixedClock, fast_hashing: PasswordHashing, sink: MemorySink
 ) -> Iterator[Services]:
-    svc = build_services(settings, clock=clock, hashing=fast_hashing, extra_sinks=(sink,))
+    # A memory recorder, so tests can read what was audited; the Merkle log itself is
+    # tested in tests/unit/audit and end to end in tests/integration/test_audit_product.py.
+    svc = build_services(
+        settings, clock=clock, hashing=fast_hashing, extra_sinks=(sink,), audit=MemoryAudit()
+    )
     assert isinstance(svc.events, FanoutSink)
     yield svc
     svc.close()

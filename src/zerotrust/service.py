@@ -6,16 +6,20 @@ database counters for Redis, is a settings change here and nowhere else.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from zerotrust.core.auditing import AuditRecorder, MemoryAudit
+from zerotrust.audit.checkpoint import CheckpointDirectory, NoteSigner
+from zerotrust.audit.keyfile import KEY_FILE, load_signing_key
+from zerotrust.audit.log import AuditLog
+from zerotrust.core.auditing import AuditRecorder
 from zerotrust.core.clock import Clock, SystemClock
 from zerotrust.core.errors import ConfigError
 from zerotrust.core.events import EventSink, FanoutSink
-from zerotrust.crypto.providers import EnvRootKey, FileRootKey, RootKeyProvider
+from zerotrust.crypto.providers import RootKeyProvider, provider_from_env
 from zerotrust.detect.alerts import AlertBook
 from zerotrust.detect.config import DetectConfig, load_config
 from zerotrust.detect.engine import DetectionEngine
@@ -38,6 +42,7 @@ from zerotrust.policy.pdp import PolicyDecisionPoint
 from zerotrust.policy.store import PolicyStore, default_pack_dir
 from zerotrust.responses import IdentityResponses
 from zerotrust.settings import Settings
+from zerotrust.store.audit_log import SqlAuditStore
 from zerotrust.store.counters import RedisCounters, SqlCounters
 from zerotrust.store.database import Database
 from zerotrust.store.devices_repo import RedisReplayCache, SqlDevices, SqlReplayCache
@@ -56,6 +61,8 @@ from zerotrust.store.identity_repos import (
 )
 from zerotrust.store.keys_repo import SqlSigningKeys
 from zerotrust.store.migrations import migrate
+from zerotrust.store.vault_repo import SqlVaultKeys, SqlVaultRecords
+from zerotrust.vault.services import Vault, build_vault
 
 
 @dataclass
@@ -86,12 +93,17 @@ class Services:
     guard: LoginGuard
     detection: DetectionEngine
     alerts: AlertBook
+    audit_log: AuditLog | None  # None only when a test supplies its own recorder
+    vault: Vault
 
     @property
     def public_bases(self) -> tuple[str, ...]:
         return self.settings.public_bases
 
     def close(self) -> None:
+        """Clean shutdown: a final signed checkpoint, then the connections."""
+        if self.audit_log is not None:
+            self.audit_log.close()
         self.db.dispose()
 
     def maintain(self) -> None:
@@ -100,12 +112,14 @@ class Services:
         self.policies.poll()
         self.grant_index.refresh(self.grants_repo)
         self.grants.expire_due()
+        if self.audit_log is not None:
+            self.audit_log.maybe_checkpoint()
 
 
 def root_key_provider(settings: Settings) -> RootKeyProvider:
-    if settings.root_key:
-        return EnvRootKey(settings.root_key)
-    return FileRootKey(settings.data_dir / "root.key")
+    """``ZT_ROOT_KEY``, else a PKCS#11 token (``ZT_PKCS11_*``), else ``root.key``, else the
+    passphrase file ``root.key.enc`` unlocked by ``ZT_ROOT_PASSPHRASE``."""
+    return provider_from_env(settings.data_dir, {**os.environ, "ZT_ROOT_KEY": settings.root_key})
 
 
 def detect_config(settings: Settings) -> DetectConfig:
@@ -120,6 +134,21 @@ def detect_config(settings: Settings) -> DetectConfig:
     return load_config(data)
 
 
+def build_audit_log(settings: Settings, db: Database, clock: Clock) -> AuditLog:
+    """The tamper-evident log: entries in the database, the signing key and the exported
+    checkpoints in the data directory, outside the database an insider could rewrite.
+    Replicas must share the signing key file."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    signer = NoteSigner(load_signing_key(settings.data_dir / KEY_FILE, create=True))
+    return AuditLog(
+        SqlAuditStore(db),
+        clock=clock,
+        signer=signer,
+        exports=[CheckpointDirectory(settings.data_dir / "checkpoints")],
+        checkpoint_interval_s=60,
+    )
+
+
 def build_services(
     settings: Settings,
     *,
@@ -127,6 +156,7 @@ def build_services(
     hashing: PasswordHashing | None = None,
     migrate_db: bool = True,
     extra_sinks: tuple[EventSink, ...] = (),
+    audit: AuditRecorder | None = None,
 ) -> Services:
     """Wire the product. Raises ``Sealed`` if the root key is unavailable."""
     clock = clock or SystemClock()
@@ -134,7 +164,9 @@ def build_services(
     db = Database(settings.effective_database_url)
     if migrate_db:
         migrate(db, now=clock.now())
-    audit: AuditRecorder = MemoryAudit()
+    audit_log = build_audit_log(settings, db, clock) if audit is None else None
+    audit = audit_log if audit_log is not None else audit
+    assert audit is not None
     # Detection sees every event as it happens; its responses act on identity and devices
     # (wired below, once those exist) and its risk scores feed the policy context.
     alerts = AlertBook(audit)
@@ -243,6 +275,15 @@ def build_services(
         audit,
         engine.config.playbooks,
     )
+    # The vault: a root-derived KEK hierarchy and a data key per subject; if the root key
+    # cannot be had it stays sealed (data calls answer 503), the rest keeps running.
+    vault = build_vault(
+        provider=root_key_provider(settings),
+        key_repo=SqlVaultKeys(db),
+        record_repo=SqlVaultRecords(db),
+        audit=audit,
+        clock=clock,
+    )
     policies = PolicyStore.from_dir(
         Path(settings.policy_dir) if settings.policy_dir else default_pack_dir(), audit=audit
     )
@@ -274,4 +315,6 @@ def build_services(
         guard=guard,
         detection=engine,
         alerts=alerts,
+        audit_log=audit_log,
+        vault=vault,
     )

@@ -24,8 +24,14 @@ SAMPLES = 200
 
 @pytest.mark.slow
 def test_unknown_user_latency_matches_known_user(tmp_path: Path) -> None:
+    quiet = tmp_path / "detect.yaml"
+    quiet.write_text("playbooks: {}\n")  # no automated block of this one busy source
     settings = Settings(
-        data_dir=tmp_path, root_key="A" * 43, lockout_threshold=10_000, ip_failure_limit=100_000
+        data_dir=tmp_path,
+        root_key="A" * 43,
+        lockout_threshold=10_000,
+        ip_failure_limit=100_000,
+        detect_config=str(quiet),
     )
     svc = build_services(settings, hashing=PasswordHashing())
     svc.admin.create_user("alice", password="cobalt-heron-ledger-91", actor="test")

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from tests.support.identity import PASSWORD, make_user
+from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.errors import AuthenticationFailed, RateLimited
 from zerotrust.identity.models import ClientInfo
@@ -25,7 +26,9 @@ def services(
     settings: Settings, clock: FixedClock, fast_hashing: PasswordHashing
 ) -> Iterator[Services]:
     """The product as configured by default: detection with its default playbooks."""
-    svc = build_services(replace(settings, detect_config=""), clock=clock, hashing=fast_hashing)
+    svc = build_services(
+        replace(settings, detect_config=""), clock=clock, hashing=fast_hashing, audit=MemoryAudit()
+    )
     yield svc
     svc.close()
 

@@ -13,8 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zerotrust import __version__
-from zerotrust.api import auth, authz, devices, me, oauth, problems
+from zerotrust.api import audit, auth, authz, devices, me, oauth, problems, records
 from zerotrust.api.limits import BodyLimit
+from zerotrust.api.policy_guard import ClientAddress, PdpAuthorizer
 from zerotrust.core.errors import ZTError
 from zerotrust.service import Services
 
@@ -58,11 +59,16 @@ def create_app(services: Services) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, problems.http_error)
     app.add_exception_handler(Exception, problems.unexpected)
     app.add_middleware(BodyLimit, max_bytes=64 * 1024)
+    app.add_middleware(ClientAddress)
     app.include_router(auth.router)
     app.include_router(me.router)
     app.include_router(devices.router)
     app.include_router(oauth.router)
     app.include_router(authz.router)
+    app.include_router(audit.router)
+    app.include_router(records.router)
+    app.state.vault = services.vault
+    app.state.authorize = PdpAuthorizer(services)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:

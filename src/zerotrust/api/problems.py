@@ -41,6 +41,11 @@ _UNPROCESSABLE = frozenset(
         "invalid_name",
         "posture_invalid",
         "invalid_device_name",
+        "invalid_pan",
+        "invalid_card_token",
+        "invalid_field",
+        "invalid_query",
+        "passphrase_too_short",
         "unknown_role",
         "unknown_kind",
         "invalid_purpose",
@@ -63,9 +68,15 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+# Crypto-shredded subjects (GDPR Art. 17): the record existed and is gone for good.
+_GONE = frozenset({"erased"})
+
+
 def status_for(exc: errors.ZTError) -> int:
     if exc.code in _UNPROCESSABLE:
         return 422
+    if exc.code in _GONE:
+        return 410
     for cls, status in _STATUS:
         if isinstance(exc, cls):
             return status
@@ -78,11 +89,24 @@ async def zt_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after_s)
+    if status == 401 and exc.code == "insufficient_user_authentication":
+        # RFC 9470 §3: say what would satisfy the policy; the client steps up and retries.
+        aal, max_age = getattr(exc, "required_aal", None), getattr(exc, "max_age_s", None)
+        params = ['error="insufficient_user_authentication"']
+        if aal:
+            params.append(f'acr_values="aal{aal}"')
+        if max_age:
+            params.append(f'max_age="{max_age}"')
+        headers["WWW-Authenticate"] = "DPoP " + ", ".join(params)
+        extra = {"required_aal": aal, "max_age": max_age}
+        return problem(status, exc.code, exc.detail, headers=headers, **extra)
     if status == 401:
         _audit_rejection(request, exc)
         if exc.code in ("invalid_token", "invalid_dpop_proof"):
             # RFC 9449 §7.1: the DPoP scheme and the error, never the detailed reason.
             headers["WWW-Authenticate"] = f'DPoP algs="ES256 EdDSA", error="{exc.code}"'
+    if status == 403 and isinstance(getattr(exc, "reason", None), str):
+        return problem(status, exc.code, exc.detail, headers=headers, reason=exc.reason)  # type: ignore[attr-defined]
     if status >= 500:
         cid = new_id("err")
         log.error("request failed: %s (%s)", exc.code, cid)

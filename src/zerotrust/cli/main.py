@@ -6,11 +6,17 @@ import click
 
 from zerotrust import __version__
 from zerotrust.cli.agent import agent_group
+from zerotrust.cli.audit import audit as audit_group
+from zerotrust.cli.ca import ca_group
 from zerotrust.cli.common import emit_json, handle_errors, settings
+from zerotrust.cli.compliance import dataflow, dsar, report, review
 from zerotrust.cli.detect import detect_group
 from zerotrust.cli.devices import device_group
+from zerotrust.cli.gateway import gateway_group
 from zerotrust.cli.policy import authz_group, grant_group, policy_group
 from zerotrust.cli.users import service_account_group, user_group
+from zerotrust.cli.vault import keys_group, vault_group
+from zerotrust.settings import Settings
 
 
 @click.group()
@@ -23,14 +29,13 @@ def cli() -> None:
 @handle_errors
 def init() -> None:
     """Create the data directory, the root key and the database (idempotent)."""
-    from zerotrust.crypto.providers import FileRootKey
     from zerotrust.store.database import Database
     from zerotrust.store.migrations import migrate
 
     s = settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
     s.data_dir.chmod(0o700)
-    created = False if s.root_key else FileRootKey(s.data_dir / "root.key").create()
+    created = _create_root_key(s)
     db = Database(s.effective_database_url)
     try:
         import time
@@ -41,6 +46,23 @@ def init() -> None:
     emit_json(
         {"data_dir": str(s.data_dir), "root_key_created": created, "migrations_applied": applied}
     )
+
+
+def _create_root_key(s: Settings) -> bool:
+    """A root key for a new data directory: an HSM-wrapped one when PKCS#11 is configured,
+    a passphrase-protected file when ``ZT_ROOT_PASSPHRASE`` is set, else a 0600 file."""
+    import os
+
+    from zerotrust.crypto.providers import FileRootKey
+    from zerotrust.service import root_key_provider
+
+    if s.root_key:
+        return False
+    if os.environ.get("ZT_PKCS11_MODULE") or os.environ.get("ZT_ROOT_PASSPHRASE"):
+        provider = root_key_provider(s)
+        create = getattr(provider, "create", None)
+        return bool(create()) if create is not None else False
+    return FileRootKey(s.data_dir / "root.key").create()
 
 
 @cli.command()
@@ -75,6 +97,13 @@ cli.add_command(policy_group)
 cli.add_command(authz_group)
 cli.add_command(grant_group)
 cli.add_command(detect_group)
+cli.add_command(audit_group)
+cli.add_command(keys_group)
+cli.add_command(vault_group)
+cli.add_command(ca_group)
+cli.add_command(gateway_group)
+for _command in (dataflow, report, review, dsar):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
 import click
 
-from zerotrust.core.auditing import AuditRecord, AuditRecorder
+from zerotrust.core.auditing import AuditRecorder
 from zerotrust.core.clock import SystemClock
 from zerotrust.core.errors import InvalidInput, ZTError
 
@@ -35,7 +34,6 @@ AuditFactory = Callable[["Database"], AuditRecorder]
 
 MAX_REQUEST_BYTES: Final = 1 << 20
 DEFAULT_DATABASE_URL: Final = "sqlite:///.zt/zerotrust.db"
-FALLBACK_AUDIT_LOG: Final = Path(".zt/grant-audit.jsonl")
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 
 
@@ -395,32 +393,18 @@ def _grant_service(database_url: str) -> Iterator[GrantService]:
 
 
 def _audit_for(db: Database) -> AuditRecorder:
-    """The composition root may pass ``obj={"audit_factory": fn}``; else a JSON-lines file."""
+    """The product's tamper-evident log (signing key and checkpoints in ``ZT_DATA_DIR``);
+    tests may pass ``obj={"audit_factory": fn}`` instead."""
     ctx = click.get_current_context(silent=True)
     obj = ctx.find_object(dict) if ctx is not None else None
     factory = cast(AuditFactory | None, (obj or {}).get("audit_factory"))
     if factory is not None:
         return factory(db)
-    return JsonLinesAudit(Path(os.environ.get("ZT_GRANT_AUDIT_LOG", str(FALLBACK_AUDIT_LOG))))
+    from zerotrust.core.clock import SystemClock
+    from zerotrust.service import build_audit_log
+    from zerotrust.settings import load_settings
 
-
-class JsonLinesAudit:
-    """Appends audit records to a local JSON-lines file until the Merkle log is wired."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def append(self, record: AuditRecord) -> int:
-        import dataclasses
-        import time
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"time": time.time(), **dataclasses.asdict(record)}, default=str)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        return 0
+    return build_audit_log(load_settings(), db, SystemClock())
 
 
 def _grant_json(grant: Grant, service: GrantService) -> dict[str, Any]:

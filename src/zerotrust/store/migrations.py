@@ -34,7 +34,13 @@ class Migration:
 
 def _load_table_modules() -> None:
     # Each package's tables register on the shared metadata when their module loads.
-    from zerotrust.store import grants, identity_repos, schema  # noqa: F401
+    from zerotrust.store import (  # noqa: F401
+        audit_log,
+        grants,
+        identity_repos,
+        schema,
+        vault_repo,
+    )
 
 
 def _initial(conn: Connection) -> None:

@@ -15,9 +15,9 @@ import cbor2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tests.support.authenticator import UP, SoftAuthenticator, b64url, b64url_decode
 from tests.support.memory_repos import MemoryChallengeStore, MemoryWebAuthnCredentialRepo
-
 from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.errors import ConfigError, InvalidInput

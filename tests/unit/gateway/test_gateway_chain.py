@@ -1,0 +1,186 @@
+"""The verification chain fails closed and audits every refusal with its reason
+(DESIGN.md; security catalogue E.36, F.46, H.56, I.58)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from tests.support.gateway import access_token, enrolled_device
+from tests.support.identity import make_user
+from zerotrust.client import DeviceKey
+from zerotrust.core.auditing import AuditRecord, MemoryAudit
+from zerotrust.core.clock import FixedClock
+from zerotrust.core.errors import StoreUnavailable
+from zerotrust.crypto.dpop import make_dpop_proof
+from zerotrust.gateway.app import Gateway, create_gateway
+from zerotrust.gateway.chain import RequestFacts
+from zerotrust.gateway.routes_file import parse_config
+from zerotrust.policy.model import AuthzRequest, Decision
+from zerotrust.policy.pdp import PolicyDecisionPoint
+from zerotrust.service import Services
+
+ORIGIN = "https://gw.test"
+CONFIG = parse_config(
+    {
+        "listen": {"public_origins": [ORIGIN]},
+        "rate_limits": {"per_principal": {"requests": 3, "window_s": 60}},
+        "upstreams": {"svc": {"url": "http://127.0.0.1:9"}},
+        "routes": [
+            {
+                "name": "tx",
+                "prefix": "/api/transactions",
+                "upstream": "svc",
+                "methods": {"GET": "read", "DELETE": "delete"},
+                "resource": {"type": "Transaction", "id": "{1}"},
+            },
+        ],
+    }
+)
+
+
+class Setup:
+    def __init__(self, svc: Services, pdp: PolicyDecisionPoint, clock: FixedClock) -> None:
+        self.svc, self.clock = svc, clock
+        self.audit = MemoryAudit()
+        svc.audit = self.audit
+        self.gateway: Gateway = create_gateway(svc, pdp, CONFIG)
+        self.user = make_user(svc, "fay", roles=("fraud_analyst",)).principal
+        self.key = enrolled_device(svc, self.user)
+        self.token = access_token(svc, self.user, self.key)
+
+    def facts(
+        self, method: str = "GET", key: DeviceKey | None = None, **changes: Any
+    ) -> RequestFacts:
+        proof = make_dpop_proof(
+            (key or self.key).key,
+            method=method,
+            url=f"{ORIGIN}/api/transactions/t1",
+            now=self.clock.now(),
+            access_token=self.token,
+        )
+        facts = RequestFacts(
+            method=method,
+            path="/api/transactions/t1",
+            route=CONFIG.routes[0],
+            segments=("t1",),
+            client_ip="81.2.69.142",
+            correlation_id="req_test",
+            authorization=(f"DPoP {self.token}".encode(),),
+            dpop=(proof.encode(),),
+        )
+        return replace(facts, **changes)
+
+    def records(self, action: str) -> list[AuditRecord]:
+        return [r for r in self.audit.records if r.action == action]
+
+
+@pytest.fixture
+def setup(svc: Services, pdp: PolicyDecisionPoint, clock: FixedClock) -> Setup:
+    return Setup(svc, pdp, clock)
+
+
+def test_an_allowed_request_is_audited_with_everything(setup: Setup) -> None:
+    verdict = setup.gateway.chain.verify(setup.facts())
+    assert (verdict.outcome, verdict.reason) == ("allow", "role-permit")
+    [record] = setup.records("authz.decision")
+    assert record.outcome == "allowed"
+    assert record.resource == "Transaction:t1"
+    assert record.device_id == verdict.device_id is not None
+    assert record.details["correlation_id"] == "req_test"
+    assert record.details["risk"] == (0, "low")
+    assert record.details["version"].startswith("sha256:")
+    assert set(verdict.stages) >= {"authenticate", "device", "decide", "audit"}
+
+
+def test_a_denial_names_the_policy_reason(setup: Setup) -> None:
+    verdict = setup.gateway.chain.verify(setup.facts("DELETE"))
+    assert (verdict.outcome, verdict.code) == ("deny", "access_denied")
+    assert setup.records("authz.decision")[0].outcome == "denied"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"authorization": ()}, "missing_token"),
+        ({"authorization": (b"Bearer abc",)}, "not_dpop_scheme"),
+        ({"authorization": (b"DPoP a", b"DPoP b")}, "multiple_authorization"),
+        ({"dpop": ()}, "missing_proof"),
+        ({"dpop": (b"x", b"y")}, "multiple_proofs"),
+        ({"dpop": (b"not.a.proof",)}, "malformed"),
+        ({"path": "/api/transactions/t2"}, "htu_mismatch"),
+    ],
+)
+def test_authentication_failures_are_401_with_their_reason(
+    setup: Setup, changes: dict[str, Any], reason: str
+) -> None:
+    verdict = setup.gateway.chain.verify(setup.facts(**changes))
+    assert (verdict.outcome, verdict.reason) == ("unauthenticated", reason)
+    [record] = setup.records("auth.rejected")
+    assert (record.reason, record.src_ip) == (reason, "81.2.69.142")
+
+
+def test_a_replayed_proof_and_a_stolen_token_are_refused(setup: Setup) -> None:
+    facts = setup.facts()
+    assert setup.gateway.chain.verify(facts).outcome == "allow"
+    assert setup.gateway.chain.verify(facts).reason == "replayed"
+    thief = setup.gateway.chain.verify(setup.facts(key=DeviceKey.generate()))
+    assert thief.reason == "dpop_key_mismatch"
+
+
+def test_the_principal_limit_is_429_and_audited(setup: Setup) -> None:
+    for _ in range(3):
+        assert setup.gateway.chain.verify(setup.facts()).outcome == "allow"
+    verdict = setup.gateway.chain.verify(setup.facts())
+    assert (verdict.outcome, verdict.reason) == ("rate_limited", "rate_limited_principal")
+    assert verdict.retry_after_s
+    assert verdict.auth is not None
+    assert setup.records("gateway.rate_limited")[0].actor == setup.user.id
+
+
+class RaisingPdp:
+    def decide(self, request: AuthzRequest) -> Decision:
+        raise RuntimeError("engine exploded")
+
+
+class TimedOutPdp:
+    def decide(self, request: AuthzRequest) -> Decision:
+        return Decision("deny", ("pdp-timeout",))
+
+
+@pytest.mark.parametrize(
+    ("break_it", "reason"),
+    [
+        (lambda s: setattr(s.gateway.chain, "pdp", RaisingPdp()), "error:RuntimeError"),
+        (lambda s: setattr(s.gateway.chain, "pdp", TimedOutPdp()), "pdp-timeout"),
+        (lambda s: setattr(s.svc.sessions.sessions, "get", _down), "store_unavailable"),
+        (lambda s: setattr(s.svc.counters, "incr", _down), "store_unavailable"),
+        (lambda s: setattr(s.svc.dpop.replay, "add_once", _down), "store_unavailable"),
+    ],
+)
+def test_every_broken_dependency_fails_closed_and_is_audited(
+    setup: Setup, break_it: Any, reason: str
+) -> None:
+    break_it(setup)
+    verdict = setup.gateway.chain.verify(setup.facts())
+    assert verdict.outcome == "unavailable"
+    assert verdict.reason == reason
+    audited = setup.records("gateway.unavailable") + setup.records("authz.decision")
+    assert audited
+    assert audited[-1].outcome == "denied"
+
+
+def _down(*args: Any, **kwargs: Any) -> Any:
+    raise StoreUnavailable
+
+
+def test_an_audit_log_that_cannot_be_written_stops_the_request(setup: Setup) -> None:
+    class Full:
+        def append(self, record: AuditRecord) -> int:
+            raise StoreUnavailable
+
+    setup.gateway.chain.audit = Full()
+    verdict = setup.gateway.chain.verify(setup.facts())
+    assert (verdict.outcome, verdict.reason) == ("unavailable", "store_unavailable")
