@@ -39,7 +39,8 @@ from typing import Any
 import casbin
 import cedarpy
 
-from zerotrust.policy.model import decision_to_json, request_from_json
+from zerotrust.policy.model import ACTIONS as MODEL_ACTIONS
+from zerotrust.policy.model import RESOURCE_TYPES, decision_to_json, request_from_json
 from zerotrust.policy.pdp import PolicyDecisionPoint
 from zerotrust.policy.store import default_pack_dir, load_default
 
@@ -52,25 +53,7 @@ ROLES = (
     "developer",
     "admin",
 )
-ACTIONS = ("read", "list", "write", "delete", "export", "score", "detokenize", "manage")
-TYPES = (
-    "Customer",
-    "CustomerPII",
-    "CustomerProfile",
-    "Transaction",
-    "CreditProfile",
-    "FeatureSet",
-    "ModelOutput",
-    "FraudCase",
-    "AuditLog",
-    "KeyMaterial",
-    "Report",
-    "Database",
-    "User",
-    "Role",
-    "Device",
-    "Policy",
-)
+ACTIONS, TYPES = MODEL_ACTIONS, RESOURCE_TYPES
 PERMITS = {
     "fraud_analyst": [
         ("read", "Transaction"),

@@ -41,32 +41,13 @@ from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.errors import InvalidInput, ZTError
 from zerotrust.identity.models import Principal
 from zerotrust.policy.grants import GrantStatus
-from zerotrust.policy.model import AuthzRequest, Entity
+from zerotrust.policy.model import ACTIONS, RESOURCE_TYPES, AuthzRequest, Entity
 from zerotrust.service import Services
 from zerotrust.store.audit_log import SqlAuditStore
 from zerotrust.store.vault_repo import vault_records
 from zerotrust.vault.fields import key_version
 from zerotrust.vault.records import KINDS
 
-ACTIONS: Final = ("read", "list", "write", "delete", "export", "score", "detokenize", "manage")
-RESOURCE_TYPES: Final = (
-    "Customer",
-    "CustomerPII",
-    "CustomerProfile",
-    "Transaction",
-    "CreditProfile",
-    "FeatureSet",
-    "ModelOutput",
-    "FraudCase",
-    "AuditLog",
-    "KeyMaterial",
-    "Report",
-    "Database",
-    "User",
-    "Role",
-    "Device",
-    "Policy",
-)
 _OWNED: Final = frozenset(
     {"Customer", "CustomerPII", "CustomerProfile", "Transaction", "CreditProfile"}
 )

@@ -37,6 +37,27 @@ PDP_REASONS: Final = {
     GRANT_EXPIRED: "a just-in-time grant for this access has expired",
 }
 
+# The schema's vocabulary (policy/pack/schema.cedarschema): every action and resource type.
+ACTIONS: Final = ("read", "list", "write", "delete", "export", "score", "detokenize", "manage")
+RESOURCE_TYPES: Final = (
+    "Customer",
+    "CustomerPII",
+    "CustomerProfile",
+    "Transaction",
+    "CreditProfile",
+    "FeatureSet",
+    "ModelOutput",
+    "FraudCase",
+    "AuditLog",
+    "KeyMaterial",
+    "Report",
+    "Database",
+    "User",
+    "Role",
+    "Device",
+    "Policy",
+)
+
 # Set by the PDP from the grant store; a caller that sends it is refused.
 RESERVED_CONTEXT_KEYS: Final = frozenset({"jit_grant"})
 
