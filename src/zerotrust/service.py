@@ -110,6 +110,7 @@ class Services:
         """Periodic upkeep (every few seconds): pick up edited policies (the last good set
         stays if the new one fails), other replicas' grant changes, and grant expiries."""
         self.policies.poll()
+        self.tokens.reload()  # another replica may have rotated the signing key
         self.grant_index.refresh(self.grants_repo)
         self.grants.expire_due()
         if self.audit_log is not None:

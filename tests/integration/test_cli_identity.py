@@ -158,3 +158,11 @@ def test_role_grants_are_never_self_granted(run: CliRunner) -> None:
     assert "self_grant" in selfish.output
     revoked = run.invoke(cli, ["user", "revoke", "frank", "fraud_analyst", "--by", "root"])
     assert json.loads(revoked.output)["roles"] == ["developer"]
+
+
+def test_signing_key_rotation_from_the_cli(run: CliRunner) -> None:
+    run.invoke(cli, ["init"])
+    first = json.loads(run.invoke(cli, ["tokens", "rotate-key"]).output)
+    second = json.loads(run.invoke(cli, ["tokens", "rotate-key"]).output)
+    assert first["kid"] != second["kid"]
+    assert second["kid"] in {k["kid"] for k in second["jwks"]["keys"]}

@@ -213,3 +213,22 @@ def test_mfa_step_without_proof_is_refused(
     )
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_dpop_proof"
+
+
+def test_signing_key_rotation_keeps_old_tokens_until_they_expire(
+    client: TestClient, services: Services, zc: ZTClient, clock: FixedClock
+) -> None:
+    from zerotrust.crypto.jwt import decode_unverified_header
+
+    old_kid = decode_unverified_header(zc.tokens["access_token"])["kid"]
+    new_kid = services.tokens.rotate()
+    assert new_kid != old_kid
+    published = {k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]}
+    assert published == {old_kid, new_kid}
+    assert zc.request("GET", "/v1/me").status_code == 200  # the old token still verifies
+    fresh = zc.refresh()
+    assert decode_unverified_header(fresh["access_token"])["kid"] == new_kid
+    clock.advance(300 + 61)  # the old key's last token has expired: it is withdrawn
+    services.tokens.reload()
+    published = {k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]}
+    assert published == {new_kid}

@@ -14,7 +14,7 @@ from zerotrust.cli.detect import detect_group
 from zerotrust.cli.devices import device_group
 from zerotrust.cli.gateway import gateway_group
 from zerotrust.cli.policy import authz_group, grant_group, policy_group
-from zerotrust.cli.users import service_account_group, user_group
+from zerotrust.cli.users import service_account_group, tokens_group, user_group
 from zerotrust.cli.vault import keys_group, vault_group
 from zerotrust.settings import Settings
 
@@ -102,6 +102,7 @@ cli.add_command(keys_group)
 cli.add_command(vault_group)
 cli.add_command(ca_group)
 cli.add_command(gateway_group)
+cli.add_command(tokens_group)
 for _command in (dataflow, report, review, dsar):
     cli.add_command(_command)
 

@@ -214,3 +214,24 @@ def service_account_key_add(name: str, jwk_file: Any) -> None:
     with open_services() as svc:
         kid = svc.workloads.register_key(svc.admin.get(name), jwk, actor="cli")
         emit_json({"name": name, "kid": kid})
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """Access-token signing keys."""
+
+
+@tokens_group.command("rotate-key")
+@handle_errors
+def tokens_rotate_key() -> None:
+    """Sign with a new key from now on; the old one verifies until its tokens expire."""
+    from zerotrust.core.auditing import AuditRecord
+
+    with open_services() as svc:
+        kid = svc.tokens.rotate()
+        svc.audit.append(
+            AuditRecord(
+                action="tokens.rotate_key", actor="cli", outcome="success", details={"kid": kid}
+            )
+        )
+        emit_json({"kid": kid, "jwks": svc.tokens.jwks()})

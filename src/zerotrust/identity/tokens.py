@@ -37,10 +37,17 @@ class StoredSigningKey:
 
 class SigningKeyRepo(Protocol):
     def active(self) -> Sequence[StoredSigningKey]:
-        """Keys not yet retired past their overlap, newest first."""
+        """Keys that still sign (not retired), newest first."""
+        ...
+
+    def retired_since(self, since: float) -> Sequence[StoredSigningKey]:
+        """Keys retired at or after ``since``: they no longer sign, but tokens they signed
+        may still be unexpired, so they still verify."""
         ...
 
     def add(self, key: StoredSigningKey) -> None: ...
+
+    def retire(self, kids: Sequence[str], *, now: float) -> None: ...
 
 
 class TokenIssuer:
@@ -71,26 +78,43 @@ class TokenIssuer:
     def _aad(self, kid: str) -> bytes:
         return b"zerotrust/signing-key/" + kid.encode()
 
+    def _new_key(self) -> None:
+        key = SigningKey.generate(self.alg)
+        self.repo.add(
+            StoredSigningKey(
+                kid=key.kid,
+                alg=key.alg,
+                private_envelope=self.keys.seal(key.private_pkcs8(), aad=self._aad(key.kid)),
+                public_jwk=dict(key.public_jwk()),
+                created_at=self.clock.now(),
+            )
+        )
+
     def _load(self) -> SigningKey:
         stored = list(self.repo.active())
         if not stored:
-            key = SigningKey.generate(self.alg)
-            self.repo.add(
-                StoredSigningKey(
-                    kid=key.kid,
-                    alg=key.alg,
-                    private_envelope=self.keys.seal(key.private_pkcs8(), aad=self._aad(key.kid)),
-                    public_jwk=dict(key.public_jwk()),
-                    created_at=self.clock.now(),
-                )
-            )
+            self._new_key()
             stored = list(self.repo.active())
         newest = stored[0]
         der = self.keys.open(newest.private_envelope, aad=self._aad(newest.kid))
         self._signing = SigningKey.from_pkcs8(der, alg=newest.alg, kid=newest.kid)
-        self._verifying = {s.kid: VerifyingKey.from_jwk(s.public_jwk) for s in stored}
+        # Retired keys verify for one token lifetime (plus leeway) after they stop signing.
+        overlap = self.repo.retired_since(self.clock.now() - self.ttl_s - 60)
+        self._verifying = {s.kid: VerifyingKey.from_jwk(s.public_jwk) for s in (*stored, *overlap)}
         self._loaded_at = self.clock.now()
         return self._signing
+
+    def rotate(self) -> str:
+        """A new signing key; the old ones stop signing now and verify until the tokens
+        they signed have expired. Returns the new kid."""
+        old = [k.kid for k in self.repo.active()]
+        self._new_key()
+        self.repo.retire(old, now=self.clock.now())
+        return self._load().kid
+
+    def reload(self) -> None:
+        """Pick up a rotation made by another replica."""
+        self._load()
 
     def signing_key(self) -> SigningKey:
         return self._signing if self._signing is not None else self._load()

@@ -47,3 +47,32 @@ class SqlSigningKeys:
                 )
             )
         )
+
+    def retired_since(self, since: float) -> Sequence[StoredSigningKey]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.signing_keys).where(t.signing_keys.c.retired_at >= since)
+            ).all()
+        return [
+            StoredSigningKey(
+                kid=r.kid,
+                alg=r.alg,
+                private_envelope=r.private_envelope,
+                public_jwk=dict(r.public_jwk),
+                created_at=r.created_at,
+                retired_at=r.retired_at,
+            )
+            for r in rows
+        ]
+
+    def retire(self, kids: Sequence[str], *, now: float) -> None:
+        if kids:
+            self.db.run(
+                lambda c: c.execute(
+                    t.signing_keys.update()
+                    .where(
+                        t.signing_keys.c.kid.in_(list(kids)), t.signing_keys.c.retired_at.is_(None)
+                    )
+                    .values(retired_at=now)
+                )
+            )
