@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from zerotrust.alert_sinks import SyslogSink, WebhookSink
 from zerotrust.audit.checkpoint import CheckpointDirectory, NoteSigner
 from zerotrust.audit.keyfile import KEY_FILE, load_signing_key
 from zerotrust.audit.log import AuditLog
@@ -93,6 +94,7 @@ class Services:
     guard: LoginGuard
     detection: DetectionEngine
     alerts: AlertBook
+    alert_sinks: list[WebhookSink | SyslogSink]
     audit_log: AuditLog | None  # None only when a test supplies its own recorder
     vault: Vault
 
@@ -102,6 +104,8 @@ class Services:
 
     def close(self) -> None:
         """Clean shutdown: a final signed checkpoint, then the connections."""
+        for sink in self.alert_sinks:
+            sink.close()
         if self.audit_log is not None:
             self.audit_log.close()
         self.db.dispose()
@@ -133,6 +137,16 @@ def detect_config(settings: Settings) -> DetectConfig:
     except (OSError, yaml.YAMLError):
         raise ConfigError(f"setting ZT_DETECT_CONFIG: cannot read {path} as YAML") from None
     return load_config(data)
+
+
+def alert_sinks(settings: Settings) -> list[WebhookSink | SyslogSink]:
+    """Where alerts go besides the console's alert book."""
+    sinks: list[WebhookSink | SyslogSink] = []
+    if settings.alert_webhook_url:
+        sinks.append(WebhookSink(settings.alert_webhook_url))
+    if settings.alert_syslog:
+        sinks.append(SyslogSink(settings.alert_syslog))
+    return sinks
 
 
 def build_audit_log(settings: Settings, db: Database, clock: Clock) -> AuditLog:
@@ -171,7 +185,8 @@ def build_services(
     # Detection sees every event as it happens; its responses act on identity and devices
     # (wired below, once those exist) and its risk scores feed the policy context.
     alerts = AlertBook(audit)
-    engine = DetectionEngine(detect_config(settings), on_alert=[alerts.add])
+    sinks = alert_sinks(settings)
+    engine = DetectionEngine(detect_config(settings), on_alert=[alerts.add, *sinks])
     events: EventSink = FanoutSink([SqlEventSink(db), engine, *extra_sinks])
     counters: CounterStore = (
         RedisCounters(settings.redis_url) if settings.redis_url else SqlCounters(db)
@@ -316,6 +331,7 @@ def build_services(
         guard=guard,
         detection=engine,
         alerts=alerts,
+        alert_sinks=sinks,
         audit_log=audit_log,
         vault=vault,
     )

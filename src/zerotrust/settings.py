@@ -44,6 +44,8 @@ class Settings:
     device_auto_approve: bool = False  # True only for the demo: admins approve devices
     policy_dir: str = ""  # empty: the packaged default policy pack
     detect_config: str = ""  # YAML of detector thresholds and playbooks; empty: defaults
+    alert_webhook_url: str = ""  # alerts POSTed as JSON here (https, or http to loopback)
+    alert_syslog: str = ""  # host:port: alerts as RFC 5424 syslog carrying CEF over UDP
     log_level: str = "info"
     demo: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)

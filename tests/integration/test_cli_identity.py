@@ -166,3 +166,22 @@ def test_signing_key_rotation_from_the_cli(run: CliRunner) -> None:
     second = json.loads(run.invoke(cli, ["tokens", "rotate-key"]).output)
     assert first["kid"] != second["kid"]
     assert second["kid"] in {k["kid"] for k in second["jwks"]["keys"]}
+
+
+def test_an_admin_unlocks_a_locked_account(run: CliRunner) -> None:
+    from zerotrust.identity.models import ClientInfo
+    from zerotrust.service import build_services
+    from zerotrust.settings import load_settings
+
+    run.invoke(cli, ["init"])
+    run.invoke(cli, ["user", "add", "ivy", "--password-stdin"], input="cobalt-heron-ledger-91\n")
+    svc = build_services(load_settings())
+    try:
+        svc.guard.lock("ivy", seconds=1800)
+        assert svc.guard.is_locked("password", "ivy")
+        result = run.invoke(cli, ["user", "unlock", "ivy"])
+        assert result.exit_code == 0, result.output
+        assert not svc.guard.is_locked("password", "ivy")
+        assert svc.authenticator.login("ivy", "cobalt-heron-ledger-91", ClientInfo()).mfa_token
+    finally:
+        svc.close()

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zerotrust import __version__
-from zerotrust.api import audit, auth, authz, devices, me, oauth, problems, records
+from zerotrust.api import alerts, audit, auth, authz, devices, me, oauth, problems, records
 from zerotrust.api.limits import BodyLimit
 from zerotrust.api.policy_guard import ClientAddress, PdpAuthorizer
 from zerotrust.core.errors import ZTError
@@ -67,6 +67,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(authz.router)
     app.include_router(audit.router)
     app.include_router(records.router)
+    app.include_router(alerts.router)
     app.state.vault = services.vault
     app.state.authorize = PdpAuthorizer(services)
 

@@ -148,6 +148,25 @@ def user_revoke(name: str, role: str, actor: str) -> None:
         emit_json(principal_json(svc.admin.get(target.id)))
 
 
+@user_group.command("unlock")
+@click.argument("name")
+@handle_errors
+def user_unlock(name: str) -> None:
+    """Clear a lockout (failures or an automated response) on every factor; audited."""
+    from zerotrust.core.auditing import AuditRecord
+    from zerotrust.identity.models import name_key
+
+    with open_services() as svc:
+        p = svc.admin.get(name)
+        svc.guard.unlock(name_key(p.name))
+        svc.audit.append(
+            AuditRecord(
+                action="auth.unlock", actor="cli", outcome="success", resource=f"principal:{p.id}"
+            )
+        )
+        emit_json({"name": p.name, "unlocked": True})
+
+
 @user_group.group("mfa")
 def user_mfa() -> None:
     """Second factors of a user."""

@@ -96,6 +96,13 @@ class ZTClient:
     def get_json(self, path: str) -> dict[str, Any]:
         return _check(self.request("GET", path))
 
+    def get_json_list(self, path: str) -> list[dict[str, Any]]:
+        response = self.request("GET", path)
+        if response.status_code >= 400:
+            _check(response)
+        data: list[dict[str, Any]] = response.json()
+        return data
+
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return _check(self.request("POST", path, json=body))
 

@@ -113,3 +113,7 @@ class LoginGuard:
         key = f"ip:{src_ip}"
         self.counters.reset(key)
         self._saturate(key, cap=self.ip_limit, seconds=seconds)
+
+    def unblock_source(self, src_ip: str) -> None:
+        """Undo ``block_source`` (an admin's decision)."""
+        self.counters.reset(f"ip:{src_ip}")

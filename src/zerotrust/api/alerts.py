@@ -1,0 +1,83 @@
+"""``/v1/alerts``: detections for the security team — list, acknowledge, resolve, and undo
+an automated response (unlock an account, unblock a source)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path
+
+from zerotrust.api.auth import Strict
+from zerotrust.api.deps import current, services
+from zerotrust.core.auditing import AuditRecord
+from zerotrust.core.errors import Forbidden
+from zerotrust.identity.models import name_key
+from zerotrust.identity.sessions import AuthContext
+from zerotrust.service import Services
+
+router = APIRouter(prefix="/v1/alerts", tags=["detection"])
+Svc = Annotated[Services, Depends(services)]
+Ctx = Annotated[AuthContext, Depends(current)]
+AlertId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _security_team(ctx: AuthContext) -> None:
+    if "admin" not in ctx.principal.roles and "compliance_officer" not in ctx.principal.roles:
+        raise Forbidden("Alerts are for the security team.", code="forbidden")
+
+
+class ResolveIn(Strict):
+    note: str | None = None
+
+
+class UndoIn(Strict):
+    action: Literal["unlock_account", "unblock_source"]
+
+
+@router.get("")
+def list_alerts(
+    ctx: Ctx, svc: Svc, state: Literal["open", "acknowledged", "resolved"] | None = None
+) -> list[dict[str, Any]]:
+    _security_team(ctx)
+    return [a.to_dict() for a in svc.alerts.list(state=state)]
+
+
+@router.post("/{alert_id}/acknowledge")
+def acknowledge(alert_id: AlertId, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+    _security_team(ctx)
+    return svc.alerts.acknowledge(alert_id, actor=ctx.principal.id).to_dict()
+
+
+@router.post("/{alert_id}/resolve")
+def resolve(alert_id: AlertId, body: ResolveIn, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+    _security_team(ctx)
+    note = body.note[:500] if body.note else None
+    return svc.alerts.resolve(alert_id, actor=ctx.principal.id, note=note).to_dict()
+
+
+@router.post("/{alert_id}/undo")
+def undo(alert_id: AlertId, body: UndoIn, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+    """Reverse what the playbook did for this alert; audited. Sessions that were revoked
+    stay revoked (the user signs in again); a quarantined device is approved again with
+    ``POST /v1/devices/{id}/approve``."""
+    if "admin" not in ctx.principal.roles:
+        raise Forbidden("Undoing a response needs the admin role.", code="forbidden")
+    alert = svc.alerts.get(alert_id)
+    if body.action == "unlock_account" and alert.principal:
+        svc.guard.unlock(name_key(alert.principal))
+        target = f"principal:{alert.principal}"
+    elif body.action == "unblock_source" and alert.src_ip:
+        svc.guard.unblock_source(alert.src_ip)
+        target = f"source:{alert.src_ip}"
+    else:
+        raise Forbidden("This alert names nothing to undo that way.", code="nothing_to_undo")
+    svc.audit.append(
+        AuditRecord(
+            action=f"detect.undo.{body.action}",
+            actor=ctx.principal.id,
+            outcome="success",
+            resource=target,
+            details={"alert_id": alert.id},
+        )
+    )
+    return {"alert_id": alert.id, "undone": body.action}
