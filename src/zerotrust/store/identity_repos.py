@@ -471,6 +471,17 @@ def _session(row: Any) -> Session:
     )
 
 
+def _refresh(row: Any) -> RefreshToken:
+    return RefreshToken(
+        token_hash=row.token_hash,
+        session_id=row.session_id,
+        family_id=row.family_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+    )
+
+
 class SqlSessions:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -571,14 +582,7 @@ class SqlSessions:
                     )
                     .values(used_at=now)
                 )
-            return RefreshToken(
-                token_hash=row.token_hash,
-                session_id=row.session_id,
-                family_id=row.family_id,
-                created_at=row.created_at,
-                expires_at=row.expires_at,
-                used_at=row.used_at,
-            )
+            return _refresh(row)
 
         return self.db.run(tx)
 
@@ -616,14 +620,7 @@ class SqlSessions:
             ).first()
         if row is None:
             return None
-        return RefreshToken(
-            token_hash=row.token_hash,
-            session_id=row.session_id,
-            family_id=row.family_id,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            used_at=row.used_at,
-        )
+        return _refresh(row)
 
     def revoke_for_jkt(self, jkt: str, *, now: float, reason: str) -> int:
         result = self.db.run(
