@@ -179,9 +179,10 @@ def build_services(
     db = Database(settings.effective_database_url)
     if migrate_db:
         migrate(db, now=clock.now())
-    audit_log = build_audit_log(settings, db, clock) if audit is None else None
-    audit = audit_log if audit_log is not None else audit
-    assert audit is not None
+    audit_log: AuditLog | None = None
+    if audit is None:
+        audit_log = build_audit_log(settings, db, clock)
+        audit = audit_log
     # Detection sees every event as it happens; its responses act on identity and devices
     # (wired below, once those exist) and its risk scores feed the policy context.
     alerts = AlertBook(audit)

@@ -84,7 +84,8 @@ def status_for(exc: errors.ZTError) -> int:
 
 
 async def zt_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.ZTError)
+    if not isinstance(exc, errors.ZTError):  # registered for ZTError only
+        return await unexpected(request, exc)
     status = status_for(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, errors.RateLimited):
@@ -146,7 +147,8 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    if not isinstance(exc, StarletteHTTPException):  # registered for it only
+        return await unexpected(request, exc)
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code, "http_error"
     )
