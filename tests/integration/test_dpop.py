@@ -232,3 +232,19 @@ def test_signing_key_rotation_keeps_old_tokens_until_they_expire(
     services.tokens.reload()
     published = {k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]}
     assert published == {new_kid}
+
+
+def test_two_authorization_headers_are_refused(
+    client: TestClient, services: Services, zc: ZTClient
+) -> None:
+    headers = dpop_headers(zc, "GET", "/v1/me")
+    both = client.get(
+        "/v1/me",
+        headers=[
+            ("Authorization", headers["Authorization"]),
+            ("Authorization", "Bearer x"),
+            ("DPoP", headers["DPoP"]),
+        ],
+    )
+    assert both.status_code == 401
+    assert "multiple_authorization" in _rejections(services)

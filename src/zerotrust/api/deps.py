@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from zerotrust.core.errors import AuthenticationFailed
 from zerotrust.crypto.dpop import DpopInvalid, DpopProof, canonical_htu
+from zerotrust.identity.dpop import dpop_access_token
 from zerotrust.identity.models import ClientInfo
 from zerotrust.identity.sessions import AuthContext
 from zerotrust.service import Services
@@ -20,15 +20,6 @@ def client_info(request: Request) -> ClientInfo:
     """The socket peer is the address; forwarded headers are the gateway's business."""
     host = request.client.host if request.client else None
     return ClientInfo(src_ip=host, user_agent=request.headers.get("user-agent", "")[:512] or None)
-
-
-class MissingToken(AuthenticationFailed):
-    code = "invalid_token"
-    message = "A DPoP-bound access token is required."
-
-    def __init__(self, reason: str = "missing_token") -> None:
-        super().__init__()
-        self.reason = reason
 
 
 def request_urls(request: Request) -> frozenset[str]:
@@ -62,15 +53,7 @@ def bound_client(request: Request) -> ClientInfo:
 
 
 def access_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header:
-        raise MissingToken("missing_token")
-    if scheme.lower() != "dpop":
-        raise MissingToken("not_dpop_scheme")  # bearer tokens are not accepted (RFC 9449 §7.1)
-    if not token.strip() or len(token) > 8192:
-        raise MissingToken("malformed")
-    return token.strip()
+    return dpop_access_token(request.headers.getlist("authorization"))
 
 
 def current(request: Request) -> AuthContext:

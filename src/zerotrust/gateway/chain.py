@@ -32,7 +32,7 @@ from zerotrust.gateway.cache import CachedDevices, CachedPrincipals, VerifiedTok
 from zerotrust.gateway.config import GatewayConfig, Route
 from zerotrust.gateway.context import ContextBuilder, principal_entity, resource_entity
 from zerotrust.gateway.ratelimit import RateLimiter
-from zerotrust.identity.dpop import DpopGuard
+from zerotrust.identity.dpop import DpopGuard, TokenMissing, dpop_access_token
 from zerotrust.identity.sessions import AuthContext, SessionManager
 from zerotrust.policy.explain import audit_record
 from zerotrust.policy.model import PDP_ERROR, PDP_TIMEOUT, AuthzRequest, Decision
@@ -43,7 +43,6 @@ log = logging.getLogger("zerotrust.gateway")
 Outcome = Literal["allow", "deny", "step_up", "unauthenticated", "rate_limited", "unavailable"]
 # PDP reasons that mean "the decision point failed", answered 503 rather than 403.
 UNAVAILABLE_REASONS: Final = frozenset({PDP_ERROR, PDP_TIMEOUT})
-MAX_TOKEN_CHARS: Final = 8192
 
 
 class Decider(Protocol):
@@ -56,17 +55,6 @@ class DeviceTrust(Protocol):
     """The device registry's view (``devices.registry.DeviceRegistry``)."""
 
     def trust_for_key(self, jkt: str) -> tuple[Device | None, Trust]: ...
-
-
-class Unauthenticated(AuthenticationFailed):
-    """No usable ``Authorization: DPoP`` header (RFC 9449 §7.1)."""
-
-    code = "invalid_token"
-    message = "A DPoP-bound access token is required."
-
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +205,10 @@ class VerificationChain:
     def _verify(self, facts: RequestFacts, stages: _Stages) -> Verdict:
         self.limiter.check_address(facts.client_ip)
         stages.mark("ratelimit")
-        token = _single_token(facts.authorization)
+        token = dpop_access_token([v.decode("latin-1") for v in facts.authorization])
         proofs = facts.dpop
         if len(proofs) > 1:
-            raise Unauthenticated("multiple_proofs")
+            raise TokenMissing("multiple_proofs")
         proof = self.dpop.verify(
             proofs[0].decode("latin-1") if proofs else None,
             method=facts.method,
@@ -289,20 +277,6 @@ class VerificationChain:
             if verdict.outcome != "unavailable":
                 verdict.outcome, verdict.reason = "unavailable", "audit_unavailable"
                 verdict.code = "service_unavailable"
-
-
-def _single_token(values: tuple[bytes, ...]) -> str:
-    if not values:
-        raise Unauthenticated("missing_token")
-    if len(values) > 1:
-        raise Unauthenticated("multiple_authorization")
-    scheme, _, token = values[0].decode("latin-1").partition(" ")
-    if scheme.lower() != "dpop":
-        raise Unauthenticated("not_dpop_scheme")  # bearer tokens are refused (RFC 9449 §7.1)
-    token = token.strip()
-    if not token or len(token) > MAX_TOKEN_CHARS or not token.isascii():
-        raise Unauthenticated("malformed")
-    return token
 
 
 def _from_decision(

@@ -7,11 +7,43 @@ cannot be replayed on this replica or any other.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from zerotrust.core.clock import Clock
+from zerotrust.core.errors import AuthenticationFailed
 from zerotrust.crypto.dpop import WINDOW_S, DpopInvalid, DpopProof, verify_dpop_proof
 from zerotrust.identity.interfaces import ReplayCache
+
+MAX_TOKEN_CHARS = 8192
+
+
+class TokenMissing(AuthenticationFailed):
+    """No usable ``Authorization: DPoP`` header (RFC 9449 §7.1)."""
+
+    code = "invalid_token"
+    message = "A DPoP-bound access token is required."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+def dpop_access_token(authorization: Sequence[str]) -> str:
+    """The token of the request's single ``Authorization: DPoP`` header, or ``TokenMissing``.
+
+    Both edges (control-plane API and gateway) parse it here; bearer tokens are refused.
+    """
+    if not authorization:
+        raise TokenMissing("missing_token")
+    if len(authorization) > 1:
+        raise TokenMissing("multiple_authorization")
+    scheme, _, token = authorization[0].partition(" ")
+    if scheme.lower() != "dpop":
+        raise TokenMissing("not_dpop_scheme")  # bearer tokens are refused (RFC 9449 §7.1)
+    token = token.strip()
+    if not token or len(token) > MAX_TOKEN_CHARS or not token.isascii():
+        raise TokenMissing("malformed")
+    return token
 
 
 class DpopGuard:
