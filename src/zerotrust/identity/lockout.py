@@ -17,6 +17,7 @@ from zerotrust.core.errors import RateLimited
 from zerotrust.identity.interfaces import CounterStore
 
 Factor = Literal["password", "totp", "webauthn", "recovery"]
+FACTORS: tuple[Factor, ...] = ("password", "totp", "webauthn", "recovery")
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,12 @@ class LoginGuard:
         )
 
     def unlock(self, account_key: str) -> None:
-        factors: tuple[Factor, ...] = ("password", "totp", "webauthn", "recovery")
-        for factor in factors:
+        for factor in FACTORS:
             self.counters.reset(self._key(factor, account_key))
 
     def _saturate(self, key: str, *, cap: int, seconds: float) -> None:
+        """Set ``key`` to its cap, expiring in ``seconds`` (counting from zero)."""
+        self.counters.reset(key)
         now = self.clock.now()
         for _ in range(cap + 1):
             if self.counters.incr(key, ttl_s=seconds, cap=cap, now=now) >= cap:
@@ -100,19 +102,12 @@ class LoginGuard:
     def lock(self, account_key: str, *, seconds: float) -> None:
         """Lock every factor of an account now (an automated response), as ten failures
         would; it unlocks by itself after ``seconds`` or by ``unlock``."""
-        factors: tuple[Factor, ...] = ("password", "totp", "webauthn", "recovery")
-        for factor in factors:
-            self.reset_and_saturate(self._key(factor, account_key), seconds)
-
-    def reset_and_saturate(self, key: str, seconds: float) -> None:
-        self.counters.reset(key)
-        self._saturate(key, cap=self.threshold, seconds=seconds)
+        for factor in FACTORS:
+            self._saturate(self._key(factor, account_key), cap=self.threshold, seconds=seconds)
 
     def block_source(self, src_ip: str, *, seconds: float) -> None:
         """Refuse logins from an address for ``seconds`` (429), as if it had failed too often."""
-        key = f"ip:{src_ip}"
-        self.counters.reset(key)
-        self._saturate(key, cap=self.ip_limit, seconds=seconds)
+        self._saturate(f"ip:{src_ip}", cap=self.ip_limit, seconds=seconds)
 
     def unblock_source(self, src_ip: str) -> None:
         """Undo ``block_source`` (an admin's decision)."""
