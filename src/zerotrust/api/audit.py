@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from zerotrust.api.deps import current, services
-from zerotrust.api.policy_guard import authorize
 from zerotrust.audit.interfaces import EntryFilter
 from zerotrust.audit.log import AuditLog
 from zerotrust.core.errors import NotFound, StoreUnavailable
@@ -71,7 +70,7 @@ def entries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Entries, each checked against its leaf hash; reading is policy-checked and audited."""
-    authorize(request, ctx, svc, action="read", resource_type="AuditLog", resource_id="main")
+    request.app.state.authorize(ctx, "read", "AuditLog", "main")  # the PDP (policy_guard)
     where = EntryFilter(actor=actor, action=action, outcome=outcome, after_seq=after_seq)
     found = _log(svc).read(
         where,

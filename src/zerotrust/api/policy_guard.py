@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zerotrust.core.errors import AuthenticationFailed, Forbidden
@@ -70,83 +69,43 @@ class _EngineRisk:
         return int(risk.score), str(risk.level)
 
 
-_COUNTRIES = Countries()
-
-
-def decide(
-    svc: Services,
-    ctx: AuthContext,
-    *,
-    action: str,
-    resource_type: str,
-    resource_id: str | None,
-    client_ip: str,
-) -> list[str]:
-    """Ask the PDP; return the obligations of an allow, raise on deny or step-up.
-
-    Every decision is audited; a refusal says which reason, never the policy text.
-    """
-    now = svc.clock.now()
-    device, trust = svc.devices.trust_for_key(ctx.session.jkt or "")
-    builder = ContextBuilder(countries=_COUNTRIES, risk=_EngineRisk(svc))
-    authz = AuthzRequest(
-        principal=principal_entity(ctx.principal),
-        action=action,
-        resource=Entity(resource_type, resource_id or "*"),
-        context=builder.build(ctx, device=device, trust=trust, client_ip=client_ip, now=now),
-    )
-    decision = svc.pdp.decide(authz)
-    svc.audit.append(
-        audit_record(
-            authz,
-            decision,
-            src_ip=client_ip,
-            device_id=device.id if device else None,
-            session_id=ctx.session.id,
-        )
-    )
-    if decision.effect == "step_up":
-        raise StepUpRequired(decision.required_aal, decision.max_auth_age_s)
-    if decision.effect != "allow":
-        raise PolicyDenied(decision.reasons[0] if decision.reasons else "denied")
-    return list(decision.obligations)
-
-
-def authorize(
-    request: Request,
-    ctx: AuthContext,
-    svc: Services,
-    *,
-    action: str,
-    resource_type: str,
-    resource_id: str | None,
-) -> list[str]:
-    """``decide`` for a route that has the request at hand."""
-    client_ip = request.client.host if request.client else NO_ADDRESS
-    return decide(
-        svc,
-        ctx,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        client_ip=client_ip,
-    )
-
-
 class PdpAuthorizer:
-    """``(ctx, action, resource_type, resource_id) -> obligations`` for the records API."""
+    """``(ctx, action, resource_type, resource_id) -> obligations``: the PDP for a
+    control-plane request, with the caller's address from ``ClientAddress``.
+
+    Returns the obligations of an allow and raises on deny or step-up; every decision is
+    audited, and a refusal says which reason, never the policy text.
+    """
 
     def __init__(self, svc: Services) -> None:
         self.svc = svc
+        self.context = ContextBuilder(countries=Countries(), risk=_EngineRisk(svc))
 
     def __call__(
         self, ctx: AuthContext, action: str, resource_type: str, resource_id: str | None
     ) -> list[str]:
-        return decide(
-            self.svc,
-            ctx,
+        svc, client_ip, now = self.svc, CLIENT_IP.get(), self.svc.clock.now()
+        device, trust = svc.devices.trust_for_key(ctx.session.jkt or "")
+        authz = AuthzRequest(
+            principal=principal_entity(ctx.principal),
             action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            client_ip=CLIENT_IP.get(),
+            resource=Entity(resource_type, resource_id or "*"),
+            context=self.context.build(
+                ctx, device=device, trust=trust, client_ip=client_ip, now=now
+            ),
         )
+        decision = svc.pdp.decide(authz)
+        svc.audit.append(
+            audit_record(
+                authz,
+                decision,
+                src_ip=client_ip,
+                device_id=device.id if device else None,
+                session_id=ctx.session.id,
+            )
+        )
+        if decision.effect == "step_up":
+            raise StepUpRequired(decision.required_aal, decision.max_auth_age_s)
+        if decision.effect != "allow":
+            raise PolicyDenied(decision.reasons[0] if decision.reasons else "denied")
+        return list(decision.obligations)
