@@ -20,7 +20,7 @@ from zerotrust.core.auditing import AuditRecorder
 from zerotrust.core.clock import Clock, SystemClock
 from zerotrust.core.errors import ConfigError
 from zerotrust.core.events import EventSink, FanoutSink
-from zerotrust.crypto.providers import RootKeyProvider, provider_from_env
+from zerotrust.crypto.providers import LoadedRootKey, RootKeyProvider, provider_from_env
 from zerotrust.detect.alerts import AlertBook
 from zerotrust.detect.config import DetectConfig, load_config
 from zerotrust.detect.engine import DetectionEngine
@@ -175,7 +175,8 @@ def build_services(
 ) -> Services:
     """Wire the product. Raises ``Sealed`` if the root key is unavailable."""
     clock = clock or SystemClock()
-    keys = IdentityKeys(root_key_provider(settings).load())  # sealed: stop before any I/O
+    root = root_key_provider(settings).load()  # sealed: stop before any I/O
+    keys = IdentityKeys(root)
     db = Database(settings.effective_database_url)
     if migrate_db:
         migrate(db, now=clock.now())
@@ -295,7 +296,8 @@ def build_services(
     # The vault: a root-derived KEK hierarchy and a data key per subject; if the root key
     # cannot be had it stays sealed (data calls answer 503), the rest keeps running.
     vault = build_vault(
-        provider=root_key_provider(settings),
+        # The key is already unsealed above: a passphrase file's KDF runs once, not twice.
+        provider=LoadedRootKey(root),
         key_repo=SqlVaultKeys(db),
         record_repo=SqlVaultRecords(db),
         audit=audit,

@@ -578,3 +578,18 @@ def provider_from_env(data_dir: Path, env: Mapping[str, str]) -> RootKeyProvider
         passphrase=Secret(passphrase) if passphrase else None,
         pkcs11=pkcs11,
     )
+
+
+class LoadedRootKey:
+    """A root key already unsealed by another provider in this process."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != ROOT_KEY_BYTES:
+            raise Sealed("The root key has the wrong length.")
+        self._key = key
+
+    def load(self) -> bytes:
+        return self._key
+
+    def __repr__(self) -> str:
+        return "LoadedRootKey(**********)"
