@@ -137,7 +137,8 @@ def test_missing_blob_seals(provider: Pkcs11RootKey) -> None:
 def test_tampered_blob_is_invalid_key(provider: Pkcs11RootKey) -> None:
     provider.create()
     data = json.loads(provider.path.read_text())
-    data["ciphertext"] = "A" + data["ciphertext"][1:]
+    first = data["ciphertext"][0]
+    data["ciphertext"] = ("B" if first == "A" else "A") + data["ciphertext"][1:]  # never a no-op
     provider.path.write_text(json.dumps(data))
     with pytest.raises(InvalidKey):
         provider.load()

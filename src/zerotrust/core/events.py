@@ -7,9 +7,12 @@ bloat the stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Final, Literal, Protocol
 
 from zerotrust.core.clock import iso_utc
 from zerotrust.core.ids import new_id
@@ -57,9 +60,15 @@ class SecurityEvent:
         return cls(time=iso_utc(ts), **fields)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every field is a scalar but the roles: no ``asdict`` deep copy (it is on the
+        # gateway's per-request path, twice).
+        data = {f: getattr(self, f) for f in _FIELDS}
         data["principal_roles"] = list(self.principal_roles)
-        return {k: v for k, v in data.items() if v is not None or k in ("device_id", "session_id")}
+        return {k: v for k, v in data.items() if v is not None or k in _ALWAYS}
+
+
+_FIELDS: Final = tuple(f.name for f in fields(SecurityEvent))
+_ALWAYS: Final = frozenset({"device_id", "session_id"})
 
 
 class EventSink(Protocol):
@@ -87,3 +96,103 @@ class FanoutSink:
     def emit(self, event: SecurityEvent) -> None:
         for sink in self.sinks:
             sink.emit(event)
+
+    def emit_many(self, events: Sequence[SecurityEvent]) -> None:
+        for sink in self.sinks:
+            emit_all(sink, events)
+
+
+def emit_all(sink: EventSink, events: Sequence[SecurityEvent]) -> None:
+    """``sink.emit_many`` where the sink has it (one transaction), else one at a time."""
+    many = getattr(sink, "emit_many", None)
+    if many is not None:
+        many(events)
+    else:
+        for event in events:
+            sink.emit(event)
+
+
+class QueuedSink:
+    """Publishes to ``sink`` from one thread of its own, in order and in batches.
+
+    For a producer that must not wait, such as the gateway after it has answered: its
+    event is handed over in microseconds, and the SQL sink stores a batch per
+    transaction. The queue is bounded; when it is full ``emit`` waits (back-pressure),
+    never drops. ``close`` publishes what is queued before returning. A batch that
+    fails is reported to ``on_error`` with its size, and the thread carries on.
+    """
+
+    def __init__(
+        self,
+        sink: EventSink,
+        *,
+        max_batch: int = 500,
+        max_queued: int = 50_000,
+        on_error: Callable[[BaseException, int], None] | None = None,
+    ) -> None:
+        self.sink = sink
+        self._max_batch = max_batch
+        self._max_queued = max_queued
+        self._on_error = on_error
+        self._queue: deque[SecurityEvent] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._busy = False  # a batch is being published
+        self._thread = threading.Thread(target=self._drain, name="zt-events", daemon=True)
+        self._thread.start()
+
+    def offer(self, event: SecurityEvent) -> bool:
+        """Queue ``event`` unless the queue is full or closed; never waits."""
+        with self._ready:
+            if self._closed or len(self._queue) >= self._max_queued:
+                return False
+            self._queue.append(event)
+            self._ready.notify_all()
+            return True
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until everything queued so far has been published (or ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        with self._ready:
+            while self._queue or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._ready.wait(left)
+            return True
+
+    def emit(self, event: SecurityEvent) -> None:
+        with self._ready:
+            while len(self._queue) >= self._max_queued and not self._closed:
+                self._ready.wait()
+            if self._closed:
+                raise RuntimeError("the event queue is closed")
+            self._queue.append(event)
+            self._ready.notify_all()
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+        self._thread.join(timeout_s)
+
+    def _drain(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    return  # closed and empty
+                count = min(len(self._queue), self._max_batch)
+                batch = [self._queue.popleft() for _ in range(count)]
+                self._busy = True
+                self._ready.notify_all()  # room again for a waiting producer
+            try:
+                emit_all(self.sink, batch)
+            except Exception as exc:  # keep publishing; the owner counts and logs it
+                if self._on_error is not None:
+                    self._on_error(exc, len(batch))
+            finally:
+                with self._ready:
+                    self._busy = False
+                    self._ready.notify_all()

@@ -9,6 +9,7 @@ state and is the caller's job (``identity.dpop``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Collection, Mapping
@@ -34,6 +35,7 @@ __all__ = [
 DPOP_TYP = "dpop+jwt"
 WINDOW_S = 60.0
 MAX_JTI = 256
+MAX_JWK_MEMBERS = 8  # a public EC or OKP key has at most six; more is not cached
 
 
 class DpopInvalid(AuthenticationFailed):
@@ -116,6 +118,13 @@ def _claims(claims: Mapping[str, Any]) -> tuple[str, str, str, float]:
     return jti, htm, htu, float(iat)
 
 
+@functools.lru_cache(maxsize=4096)
+def _public_key(members: tuple[tuple[str, str], ...]) -> VerifyingKey:
+    # A device signs every request with the same key: parse its JWK once. Keyed by the
+    # whole JWK, so a different key is a different entry; errors are not cached.
+    return VerifyingKey.from_jwk(dict(members))
+
+
 def _proof_key(header: Mapping[str, Any], algorithms: Collection[str]) -> VerifyingKey:
     """The key in the proof's own header, after the header checks of §4.3 steps 4-7."""
     if _normalise_typ(str(header.get("typ", ""))) != DPOP_TYP:
@@ -127,9 +136,13 @@ def _proof_key(header: Mapping[str, Any], algorithms: Collection[str]) -> Verify
     jwk = header.get("jwk")
     if not isinstance(jwk, Mapping):
         raise _fail("missing_jwk")
+    members = tuple(sorted((k, v) for k, v in jwk.items() if k != "kid"))
     try:
         # Refuses private members (§4.3 step 7), wrong curves and malformed keys.
-        key = VerifyingKey.from_jwk({k: v for k, v in jwk.items() if k != "kid"})
+        if all(isinstance(v, str) for _, v in members) and len(members) <= MAX_JWK_MEMBERS:
+            key = _public_key(members)
+        else:
+            key = VerifyingKey.from_jwk(dict(members))
     except InvalidInput:
         raise _fail("bad_jwk") from None
     if key.alg != header["alg"]:

@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 from starlette.types import Receive, Scope, Send
 
 from zerotrust.core.auditing import AuditRecord
+from zerotrust.core.events import QueuedSink
 from zerotrust.core.ids import new_id
 from zerotrust.crypto.dpop import canonical_htu
 from zerotrust.gateway import replies
@@ -112,6 +113,9 @@ class Gateway:
             admin_networks=config.admin_networks,
         )
         self._background: set[asyncio.Future[Any]] = set()
+        # Access events leave after the answer, through one publishing thread that
+        # stores them in batches: no worker-thread hand-off per request.
+        self.events = QueuedSink(services.events, on_error=self._events_failed)
 
     def htu_urls(self, path: str) -> frozenset[str]:
         """The ``htu`` values a proof may carry: the canonical path under each public
@@ -156,6 +160,7 @@ class Gateway:
     async def aclose(self) -> None:
         if self._background:
             await asyncio.wait(self._background, timeout=5)
+        await asyncio.get_running_loop().run_in_executor(self.executor, self.events.close)
         await self.forwarder.close()
         self.executor.shutdown(wait=False)
 
@@ -182,12 +187,18 @@ class Gateway:
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(access_line(ex, reply.status, elapsed))
         event = access_event(ex, now=self.services.clock.now())
-        if event is not None:  # after the answer: detection is not on the latency path
+        # After the answer: detection is not on the latency path. A full queue makes
+        # this request wait for room (in a worker thread), rather than drop its event.
+        if event is not None and not self.events.offer(event):
             try:
-                await self._run(self.services.events.emit, event)
+                await self._run(self.events.emit, event)
             except Exception:
-                self.metrics.event_failures.inc()
-                log.exception("security event not published (%s)", ex.correlation_id)
+                self._events_failed(None, 1)
+
+    def _events_failed(self, exc: BaseException | None, count: int) -> None:
+        self.metrics.event_failures.inc(count)
+        why = type(exc).__name__ if exc is not None else "queue closed"
+        log.error("%d security event(s) not published (%s)", count, why)
 
     async def _handle(self, scope: Scope, receive: Receive, ex: Exchange) -> Reply:
         cid = ex.correlation_id

@@ -30,6 +30,7 @@ from zerotrust.core.errors import InvalidInput
 
 MAX_ERROR_CHARS: Final = 300
 ENTITY_CACHE_SIZE: Final = 16_384
+ANSWER_CACHE_SIZE: Final = 4_096
 
 
 class PolicyLoadError(InvalidInput):
@@ -96,8 +97,16 @@ class Compiled:
         schema_text: str,
         *,
         entity_cache_size: int = ENTITY_CACHE_SIZE,
+        answer_cache_size: int = ANSWER_CACHE_SIZE,
     ) -> None:
         self.schema = _schema(schema_text)
+        # Cedar is a pure function of the policy set, the schema and the request: an
+        # answer is reused for an identical request (same principal, action, resource,
+        # entities and context, byte for byte). Context carries the auth age in
+        # seconds, the hour and the risk score, so a reuse is within the same second.
+        # A reload compiles a new set, and with it an empty cache.
+        self._answers: dict[tuple[str, ...], Outcome] = {}
+        self._answer_cache_size = answer_cache_size
         # Parsed, schema-checked entity handles keyed by their exact JSON: a principal
         # making many requests is parsed once. The key is the whole content, so a role
         # change is a different key and never served stale.
@@ -129,6 +138,25 @@ class Compiled:
         entities_json: str,
     ) -> Outcome:
         """One Cedar call: which policies hold for this request (schema-checked first)."""
+        key = (*principal, action, *resource, context_json, entities_json)
+        known = self._answers.get(key)
+        if known is not None:
+            return known
+        outcome = self._evaluate(principal, action, resource, context_json, entities_json)
+        answers = self._answers
+        if len(answers) >= self._answer_cache_size:
+            answers.clear()  # bounded; a burst of distinct requests starts it afresh
+        answers[key] = outcome
+        return outcome
+
+    def _evaluate(
+        self,
+        principal: tuple[str, str],
+        action: str,
+        resource: tuple[str, str],
+        context_json: str,
+        entities_json: str,
+    ) -> Outcome:
         request = {
             "principal": {"type": principal[0], "id": principal[1]},
             "action": {"type": "Action", "id": action},

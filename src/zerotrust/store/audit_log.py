@@ -97,19 +97,20 @@ def _frontier(blob: bytes) -> tuple[bytes, ...]:
 
 
 @functools.cache
-def _positional_insert(paramstyle: str, table: sa.Table) -> str:
-    mark = "?" if paramstyle == "qmark" else "%s"
+def _insert_sql(table: sa.Table) -> str:
     names = ", ".join(c.name for c in table.c)
-    marks = ", ".join([mark] * len(table.c))
+    marks = ", ".join(["?"] * len(table.c))
     return f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - constants
+
+
+_SELECT_HEAD_SQL = "SELECT size, frontier FROM audit_head WHERE id = ?"
+_UPDATE_HEAD_SQL = "UPDATE audit_head SET size = ?, frontier = ? WHERE id = ?"
 
 
 # Built once: statement construction is a large share of a small transaction's cost.
 _SELECT_HEAD = sa.select(audit_head.c.size, audit_head.c.frontier).where(
     audit_head.c.id == _HEAD_ID
 )
-_LOCK_HEAD = _SELECT_HEAD.with_for_update()  # PostgreSQL row lock; SQLite: BEGIN IMMEDIATE
-_UPDATE_HEAD = audit_head.update().where(audit_head.c.id == _HEAD_ID)
 
 
 class SqlAuditStore:
@@ -150,27 +151,22 @@ class SqlAuditStore:
     # --- writing ------------------------------------------------------------------
 
     def append(self, plan: Callable[[TreeHead], AppendPlan]) -> AppendPlan:
-        def tx(conn: Connection) -> AppendPlan:
-            row = conn.execute(_LOCK_HEAD).first()
+        # Every gateway decision lands here: the driver connection and constant
+        # statements (SQLAlchemy's per-statement work would cost more than the hashing).
+        lock = _SELECT_HEAD_SQL if self.db.is_sqlite else _SELECT_HEAD_SQL + " FOR UPDATE"
+        with self.db.driver(write=True) as conn:
+            row = conn.execute(lock, (_HEAD_ID,)).fetchone()
             if row is None:
                 raise IntegrityError("The audit log head is missing.")
-            result = plan(TreeHead(row.size, _frontier(bytes(row.frontier))))
-            self._insert(conn, result)
-            return result
-
-        return self._write(tx)
-
-    def _insert(self, conn: Connection, plan: AppendPlan) -> None:
-        # Rows are named tuples in column order, passed straight to the driver's
-        # executemany: per-row parameter processing would cost more than the hashing.
-        style = conn.dialect.paramstyle
-        if plan.entries:
-            conn.exec_driver_sql(_positional_insert(style, audit_entries), list(plan.entries))
-        if plan.nodes:
-            conn.exec_driver_sql(_positional_insert(style, audit_nodes), list(plan.nodes))
-        conn.execute(
-            _UPDATE_HEAD, {"size": plan.head.size, "frontier": b"".join(plan.head.frontier)}
-        )
+            result = plan(TreeHead(row[0], _frontier(bytes(row[1]))))
+            if result.entries:
+                conn.executemany(_insert_sql(audit_entries), result.entries)
+            if result.nodes:
+                conn.executemany(_insert_sql(audit_nodes), result.nodes)
+            conn.execute(
+                _UPDATE_HEAD_SQL, (result.head.size, b"".join(result.head.frontier), _HEAD_ID)
+            )
+        return result
 
     def save_checkpoint(self, checkpoint: CheckpointRow) -> None:
         self._write(

@@ -11,12 +11,20 @@ from typing import Any, cast
 
 import redis
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from zerotrust.core.errors import StoreUnavailable
 from zerotrust.store import schema as t
 from zerotrust.store.database import Database
+
+# In the UPDATE, ``counters.*`` is the row before the increment (SQLite and PostgreSQL).
+_INCR_SQL = (
+    "INSERT INTO counters (key, count, expires_at) VALUES (?, 1, ?) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "count = CASE WHEN counters.expires_at <= ? THEN 1 ELSE counters.count + 1 END, "
+    "expires_at = CASE WHEN counters.expires_at <= ? OR counters.count + 1 <= ? "
+    "THEN ? ELSE counters.expires_at END "
+    "RETURNING count"
+)
 
 
 class SqlCounters:
@@ -27,24 +35,12 @@ class SqlCounters:
 
     def incr(self, key: str, *, ttl_s: float, cap: int, now: float) -> int:
         # One upsert: concurrent first failures cannot collide on the insert, and the
-        # row lock taken by ON CONFLICT serialises the increments.
-        c = t.counters.c
-        expired = c.expires_at <= now
-        insert = (sqlite_insert if self.db.is_sqlite else pg_insert)(t.counters)
-        stmt = (
-            insert.values(key=key, count=1, expires_at=now + ttl_s)
-            .on_conflict_do_update(
-                index_elements=[c.key],
-                set_={
-                    "count": sa.case((expired, 1), else_=c.count + 1),
-                    "expires_at": sa.case(
-                        (expired | (c.count + 1 <= cap), now + ttl_s), else_=c.expires_at
-                    ),
-                },
-            )
-            .returning(c.count)
-        )
-        return int(self.db.run(lambda conn: conn.execute(stmt).scalar_one()))
+        # row lock taken by ON CONFLICT serialises the increments. A constant statement
+        # on the driver connection: the gateway's rate limits run it under load.
+        expires = now + ttl_s
+        with self.db.driver(write=True) as conn:
+            row = conn.execute(_INCR_SQL, (key, expires, now, now, cap, expires)).fetchone()
+        return int(row[0])
 
     def get(self, key: str, *, now: float) -> int:
         with self.db.engine.connect() as conn:

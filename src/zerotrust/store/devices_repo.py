@@ -8,7 +8,6 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from zerotrust.core.errors import Conflict, StoreUnavailable
@@ -104,28 +103,21 @@ class SqlReplayCache:
         self.db = db
 
     def add_once(self, key: str, *, ttl_s: float, now: float) -> bool:
-        def tx(conn: Connection) -> bool:
+        # One statement: insert the key, or take over an expired one; a live duplicate
+        # changes no row. Runs on every gateway request, hence the driver connection.
+        with self.db.driver(write=True) as conn:
             if secrets.randbelow(100) == 0:  # amortised purge of expired keys
-                conn.execute(t.replay_cache.delete().where(t.replay_cache.c.expires_at < now))
-            row = conn.execute(
-                sa.select(t.replay_cache.c.expires_at).where(t.replay_cache.c.key == key)
-            ).first()
-            if row is not None and row.expires_at > now:
-                return False
-            if row is not None:
-                conn.execute(
-                    t.replay_cache.update()
-                    .where(t.replay_cache.c.key == key)
-                    .values(expires_at=now + ttl_s)
-                )
-            else:
-                conn.execute(t.replay_cache.insert().values(key=key, expires_at=now + ttl_s))
-            return True
+                conn.execute(_PURGE_REPLAY, (now,))
+            added = conn.execute(_ADD_REPLAY, (key, now + ttl_s, now)).rowcount
+        return bool(added == 1)
 
-        try:
-            return self.db.run(tx)
-        except SAIntegrityError:
-            return False  # a concurrent insert of the same key won
+
+_ADD_REPLAY = (
+    "INSERT INTO replay_cache (key, expires_at) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at "
+    "WHERE replay_cache.expires_at <= ?"
+)
+_PURGE_REPLAY = "DELETE FROM replay_cache WHERE expires_at < ?"
 
 
 class RedisReplayCache:

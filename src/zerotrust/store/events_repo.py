@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 
 from zerotrust.core.events import SecurityEvent
 from zerotrust.store import schema as t
 from zerotrust.store.database import Database
+
+_INSERT_EVENT = "INSERT INTO security_events (id, time, kind, body) VALUES (?, ?, ?, ?)"
 
 
 class SqlEventSink:
@@ -18,13 +21,15 @@ class SqlEventSink:
         self.db = db
 
     def emit(self, event: SecurityEvent) -> None:
-        self.db.run(
-            lambda c: c.execute(
-                t.security_events.insert().values(
-                    id=event.id, time=event.time, kind=event.kind, body=event.to_dict()
-                )
-            )
-        )
+        # One per gateway request: the driver connection; the body as the JSON text the
+        # column type stores (and reads back through SQLAlchemy in ``stream``).
+        self.emit_many([event])
+
+    def emit_many(self, events: Sequence[SecurityEvent]) -> None:
+        """Store ``events`` in one transaction, in order."""
+        rows = [(e.id, e.time, e.kind, json.dumps(e.to_dict())) for e in events]
+        with self.db.driver(write=True) as conn:
+            conn.executemany(_INSERT_EVENT, rows)
 
     def stream(self, *, after_seq: int = 0, batch: int = 1000) -> Iterator[dict[str, object]]:
         """Every stored event in order, read in batches (memory stays flat)."""

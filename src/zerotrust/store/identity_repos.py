@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -471,6 +472,12 @@ def _session(row: Any) -> Session:
     )
 
 
+_GET_SESSION = (
+    "SELECT id, principal_id, created_at, last_seen_at, auth_time, aal, amr, device_id, "
+    "jkt, src_ip, user_agent, revoked_at, revoked_reason FROM sessions WHERE id = ?"
+)
+
+
 def _refresh(row: Any) -> RefreshToken:
     return RefreshToken(
         token_hash=row.token_hash,
@@ -508,9 +515,28 @@ class SqlSessions:
         )
 
     def get(self, session_id: str) -> Session | None:
-        with self.db.engine.connect() as conn:
-            row = conn.execute(sa.select(t.sessions).where(t.sessions.c.id == session_id)).first()
-        return None if row is None else _session(row)
+        # Read on every gateway request (revocation holds on the next one): the driver
+        # connection and a constant statement, with the row mapped here.
+        with self.db.driver() as conn:
+            row = conn.execute(_GET_SESSION, (session_id,)).fetchone()
+        if row is None:
+            return None
+        amr = row[6]
+        return Session(
+            id=row[0],
+            principal_id=row[1],
+            created_at=row[2],
+            last_seen_at=row[3],
+            auth_time=row[4],
+            aal=row[5],
+            amr=tuple(json.loads(amr) if isinstance(amr, str | bytes) else amr or ()),
+            device_id=row[7],
+            jkt=row[8],
+            src_ip=row[9],
+            user_agent=row[10],
+            revoked_at=row[11],
+            revoked_reason=row[12],
+        )
 
     def touch(self, session_id: str, *, now: float) -> None:
         self.db.run(

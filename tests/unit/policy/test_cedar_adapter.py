@@ -79,3 +79,29 @@ def test_policy_text_is_rendered_from_the_parsed_form() -> None:
     [reader, _] = parse_file(POLICIES, "p.cedar")
     assert reader.text().startswith('@id("reader")')
     assert "permit(principal is User" in reader.text()
+
+
+def test_an_identical_request_reuses_the_answer_and_any_change_asks_cedar() -> None:
+    compiled = Compiled(parse_file(POLICIES, "p.cedar"), SCHEMA, answer_cache_size=4)
+    calls: list[str] = []
+    real = compiled._evaluate
+
+    def counted(*args: object) -> object:
+        calls.append(str(args[0]))
+        return real(*args)  # type: ignore[arg-type]
+
+    compiled._evaluate = counted  # type: ignore[method-assign]
+    assert satisfied(compiled, "u1", ["reader"]) == ("reader",)
+    assert satisfied(compiled, "u1", ["reader"]) == ("reader",)
+    assert len(calls) == 1
+    # Another role, another principal, another context: each is a new question.
+    assert set(satisfied(compiled, "u1", ["reader", "banned"])) == {"reader", "no-bob"}
+    assert satisfied(compiled, "u2", ["reader"]) == ("reader",)
+    later = json.dumps({**json.loads(CONTEXT), "auth_age_s": 2})
+    entities = entities_json([("User", "u1", {"roles": ["reader"]})])
+    compiled.evaluate(("User", "u1"), "read", ("Report", "r"), later, entities)
+    assert len(calls) == 4
+    # Bounded: past the limit it starts afresh rather than grow.
+    for i in range(10):
+        satisfied(compiled, f"v{i}", [])
+    assert len(compiled._answers) <= 4
