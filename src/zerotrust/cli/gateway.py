@@ -53,7 +53,7 @@ def serve(
     s = settings()
     logs.configure(s.log_level)
     services = build_services(s)
-    app = create_gateway(services, services.pdp, config)
+    app = create_gateway(services, services.pdp, config, tokenizer=services.vault.tokenizer())
     server = uvicorn.Server(
         uvicorn_config(
             app,

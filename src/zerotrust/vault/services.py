@@ -9,9 +9,11 @@ from zerotrust.core.auditing import AuditRecorder
 from zerotrust.core.clock import Clock
 from zerotrust.core.errors import Sealed
 from zerotrust.crypto.providers import RootKeyProvider
+from zerotrust.vault.errors import ObligationUnfulfilled
 from zerotrust.vault.interfaces import KeyRepo, RecordRepo
 from zerotrust.vault.keys import DEFAULT_LEASE, KeyHierarchy
-from zerotrust.vault.models import AES_GCM_USAGE_LIMIT
+from zerotrust.vault.masking import Tokenizer
+from zerotrust.vault.models import AES_GCM_USAGE_LIMIT, DEFAULT_TENANT
 from zerotrust.vault.records import Records
 from zerotrust.vault.workload import Workloads, pseudonym
 
@@ -44,6 +46,20 @@ class Vault:
 
     def pseudonym(self, value: str, *, tenant: str, purpose: str) -> str:
         return pseudonym(self.keys, value, tenant=tenant, purpose=purpose)
+
+    def tokenizer(self, *, tenant: str = DEFAULT_TENANT) -> Tokenizer:
+        """Carries out ``tokenize:`` obligations at the gateway: a keyed pseudonym per
+        field, so a customer id is the same pseudonym in every response (joinable for
+        analytics) and unlinkable to its e-mail's. A sealed vault withholds the response
+        rather than release it half-done."""
+
+        def tokenize(field: str, value: str) -> str:
+            try:
+                return self.pseudonym(value, tenant=tenant, purpose=f"tokenize/{field}")
+            except Sealed as exc:
+                raise ObligationUnfulfilled() from exc
+
+        return tokenize
 
 
 def build_vault(

@@ -12,7 +12,7 @@ from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.errors import NotFound, Sealed
 from zerotrust.store.database import Database
 from zerotrust.store.vault_repo import vault_blind_index, vault_records
-from zerotrust.vault.errors import Erased, InvalidField, InvalidPan
+from zerotrust.vault.errors import Erased, InvalidField, InvalidPan, ObligationUnfulfilled
 from zerotrust.vault.pan import luhn_sum
 from zerotrust.vault.services import Vault
 
@@ -260,3 +260,22 @@ def test_a_sealed_vault_refuses_every_record_operation(vault: Vault, db: Databas
         assert caught.value.code == "vault_sealed"
     with db.engine.connect() as conn:
         assert len(conn.execute(vault_records.select()).all()) == 1
+
+
+def test_the_gateway_tokenizer_is_stable_per_field_and_unlinkable_across_fields(
+    vault: Vault,
+) -> None:
+    tokenize = vault.tokenizer()
+    a = tokenize("customer_id", "cus_123")
+    assert a == tokenize("customer_id", "cus_123")  # joinable across responses
+    assert a.startswith("psn_")
+    assert "cus_123" not in a
+    assert tokenize("customer_id", "cus_124") != a
+    assert tokenize("email", "cus_123") != a  # another field, another key
+
+
+def test_the_gateway_tokenizer_withholds_when_the_vault_is_sealed(vault: Vault) -> None:
+    tokenize = vault.tokenizer()
+    vault.seal()
+    with pytest.raises(ObligationUnfulfilled):
+        tokenize("customer_id", "cus_123")
