@@ -16,6 +16,7 @@ from zerotrust import __version__
 from zerotrust.api import alerts, audit, auth, authz, devices, me, oauth, problems, records
 from zerotrust.api.limits import BodyLimit
 from zerotrust.api.policy_guard import ClientAddress, PdpAuthorizer
+from zerotrust.console import mount_console
 from zerotrust.core.errors import ZTError
 from zerotrust.service import Services
 
@@ -45,8 +46,15 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
     return lifespan
 
 
+class ControlPlane(FastAPI):
+    """The FastAPI application, whose OpenAPI document also defines the problem schema."""
+
+    def openapi(self) -> dict[str, Any]:
+        return problems.document(super().openapi())  # cached by FastAPI; idempotent
+
+
 def create_app(services: Services) -> FastAPI:
-    app = FastAPI(
+    app = ControlPlane(
         lifespan=_lifespan(services),
         title="zerotrust control plane",
         version=__version__,
@@ -70,8 +78,9 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(alerts.router)
     app.state.vault = services.vault
     app.state.authorize = PdpAuthorizer(services)
+    mount_console(app, services)  # the security console at /console
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], responses=problems.responses(503))
     def healthz() -> dict[str, Any]:
         """Ready: the database answers (raises StoreUnavailable → 503 otherwise)."""
         services.db.ping()

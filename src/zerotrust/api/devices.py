@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from zerotrust.api import problems
 from zerotrust.api.auth import Strict
 from zerotrust.api.deps import current, services
 from zerotrust.core.auditing import AuditRecord
@@ -16,7 +17,11 @@ from zerotrust.devices.posture import assess
 from zerotrust.identity.sessions import AuthContext
 from zerotrust.service import Services
 
-router = APIRouter(prefix="/v1/devices", tags=["devices"])
+router = APIRouter(
+    prefix="/v1/devices", tags=["devices"], responses=problems.responses(*problems.SIGNED_IN)
+)
+# An admin action on a device: not an admin (403), no such device (404), revoked (400).
+ADMIN_ACTION = problems.responses(400, 403, 404)
 Svc = Annotated[Services, Depends(services)]
 Ctx = Annotated[AuthContext, Depends(current)]
 
@@ -76,7 +81,12 @@ def _proof_jkt(request: Request) -> str:
     return str(request.state.dpop.jkt)
 
 
-@router.post("", response_model=DeviceOut, status_code=201)
+@router.post(
+    "",
+    response_model=DeviceOut,
+    status_code=201,
+    responses=problems.responses(403, 409, *problems.BODY),
+)
 def enroll(body: EnrollIn, request: Request, ctx: Ctx, svc: Svc) -> DeviceOut:
     device = svc.devices.enroll(
         ctx.principal.id,
@@ -88,7 +98,7 @@ def enroll(body: EnrollIn, request: Request, ctx: Ctx, svc: Svc) -> DeviceOut:
     return _out(svc, device)
 
 
-@router.get("", response_model=list[DeviceOut])
+@router.get("", response_model=list[DeviceOut], responses=problems.responses(403, 422))
 def list_devices(ctx: Ctx, svc: Svc, all: bool = False) -> list[DeviceOut]:
     if all:
         _require_admin(ctx)
@@ -96,12 +106,16 @@ def list_devices(ctx: Ctx, svc: Svc, all: bool = False) -> list[DeviceOut]:
     return [_out(svc, d) for d in svc.devices.list(ctx.principal.id)]
 
 
-@router.get("/{device_id}", response_model=DeviceOut)
+@router.get("/{device_id}", response_model=DeviceOut, responses=problems.responses(404))
 def get_device(device_id: str, ctx: Ctx, svc: Svc) -> DeviceOut:
     return _out(svc, _visible(svc, ctx, device_id))
 
 
-@router.post("/{device_id}/posture", response_model=DeviceOut)
+@router.post(
+    "/{device_id}/posture",
+    response_model=DeviceOut,
+    responses=problems.responses(403, 404, *problems.BODY),
+)
 def report_posture(
     device_id: str, body: PostureIn, request: Request, ctx: Ctx, svc: Svc
 ) -> DeviceOut:
@@ -133,16 +147,16 @@ def _admin_action(action: str, device_id: str, ctx: AuthContext, svc: Services) 
     return _out(svc, op(device_id, actor=ctx.principal.id))
 
 
-@router.post("/{device_id}/approve", response_model=DeviceOut)
+@router.post("/{device_id}/approve", response_model=DeviceOut, responses=ADMIN_ACTION)
 def approve(device_id: str, ctx: Ctx, svc: Svc) -> DeviceOut:
     return _admin_action("approve", device_id, ctx, svc)
 
 
-@router.post("/{device_id}/quarantine", response_model=DeviceOut)
+@router.post("/{device_id}/quarantine", response_model=DeviceOut, responses=ADMIN_ACTION)
 def quarantine(device_id: str, ctx: Ctx, svc: Svc) -> DeviceOut:
     return _admin_action("quarantine", device_id, ctx, svc)
 
 
-@router.post("/{device_id}/revoke", response_model=DeviceOut)
+@router.post("/{device_id}/revoke", response_model=DeviceOut, responses=ADMIN_ACTION)
 def revoke(device_id: str, ctx: Ctx, svc: Svc) -> DeviceOut:
     return _admin_action("revoke", device_id, ctx, svc)

@@ -11,13 +11,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from zerotrust.api import problems
 from zerotrust.api.auth import Strict
 from zerotrust.api.deps import client_info, current, services
 from zerotrust.identity.models import ClientInfo
 from zerotrust.identity.sessions import AuthContext
 from zerotrust.service import Services
 
-router = APIRouter(prefix="/v1/me", tags=["self-service"])
+router = APIRouter(
+    prefix="/v1/me", tags=["self-service"], responses=problems.responses(*problems.SIGNED_IN)
+)
+# Re-authentication failed (401), or the body was refused (400, 413, 422).
+CHANGE = problems.responses(*problems.BODY)
 Svc = Annotated[Services, Depends(services)]
 Ctx = Annotated[AuthContext, Depends(current)]
 Client = Annotated[ClientInfo, Depends(client_info)]
@@ -71,26 +76,26 @@ def me(ctx: Ctx, svc: Svc) -> MeOut:
     )
 
 
-@router.post("/mfa/totp")
+@router.post("/mfa/totp", responses=CHANGE)
 def enroll_totp(body: ReauthIn, ctx: Ctx, svc: Svc, client: Client) -> dict[str, str]:
     svc.authenticator.reauthenticate(ctx, body.password, client)
     secret, uri = svc.admin.enroll_totp(ctx.principal, actor=ctx.principal.id)
     return {"status": "pending", "otpauth_uri": uri, "secret": secret}
 
 
-@router.post("/mfa/totp/confirm")
+@router.post("/mfa/totp/confirm", responses=CHANGE)
 def confirm_totp(body: CodeIn, ctx: Ctx, svc: Svc) -> dict[str, str]:
     svc.admin.confirm_totp(ctx.principal, body.code)
     return {"status": "active"}
 
 
-@router.post("/mfa/webauthn/options")
+@router.post("/mfa/webauthn/options", responses=CHANGE)
 def passkey_options(body: PasskeyOptionsIn, ctx: Ctx, svc: Svc, client: Client) -> dict[str, Any]:
     svc.authenticator.reauthenticate(ctx, body.password, client)
     return svc.webauthn.registration_options(ctx.principal, require_uv=body.user_verification)
 
 
-@router.post("/mfa/webauthn/verify")
+@router.post("/mfa/webauthn/verify", responses=problems.responses(*problems.BODY))
 def passkey_register(body: PasskeyIn, ctx: Ctx, svc: Svc) -> dict[str, str]:
     # The registration challenge was issued only after re-authentication, and it is
     # single use and bound to this principal, so it carries that proof forward.
@@ -98,7 +103,7 @@ def passkey_register(body: PasskeyIn, ctx: Ctx, svc: Svc) -> dict[str, str]:
     return {"status": "registered", "credential_id": cred.credential_id}
 
 
-@router.post("/mfa/recovery-codes")
+@router.post("/mfa/recovery-codes", responses=CHANGE)
 def recovery_codes(body: ReauthIn, ctx: Ctx, svc: Svc, client: Client) -> dict[str, list[str]]:
     svc.authenticator.reauthenticate(ctx, body.password, client)
     return {"codes": svc.admin.new_recovery_codes(ctx.principal, actor=ctx.principal.id)}

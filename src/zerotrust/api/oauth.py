@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
+from zerotrust.api import problems
 from zerotrust.api.deps import bound_client, current, services
-from zerotrust.api.forms import InvalidRequest, form
+from zerotrust.api.forms import InvalidRequest, form, form_body
 from zerotrust.core.errors import AuthenticationFailed, Forbidden
 from zerotrust.core.ids import token_digest
 from zerotrust.identity.models import ClientInfo
@@ -22,9 +24,47 @@ Svc = Annotated[Services, Depends(services)]
 Ctx = Annotated[AuthContext, Depends(current)]
 Bound = Annotated[ClientInfo, Depends(bound_client)]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+TEXT = {"type": "string"}
+TOKEN_FORM = form_body(
+    {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "client_assertion_type": {"type": "string", "enum": [ASSERTION_TYPE]},
+        "client_assertion": TEXT,
+        "scope": TEXT,
+    },
+    "grant_type",
+    "client_assertion_type",
+    "client_assertion",
+)
+# RFC 7662 §2.1 and RFC 7009 §2.1: the token, and an optional hint the server may ignore.
+TOKEN_PARAM_FORM = form_body({"token": TEXT, "token_type_hint": TEXT}, "token")
 
 
-@router.post("/token")
+class WorkloadTokenOut(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+
+
+class IntrospectionOut(BaseModel):
+    """RFC 7662 §2.2: ``active``, and the token's claims only when it is active."""
+
+    model_config = ConfigDict(extra="allow")
+
+    active: bool
+
+
+class RevocationOut(BaseModel):
+    """RFC 7009 §2.2: an empty answer, whatever the token was."""
+
+
+@router.post(
+    "/token",
+    response_model=WorkloadTokenOut,
+    openapi_extra=TOKEN_FORM,
+    responses=problems.responses(400, 401, 413, 503),
+)
 async def token(request: Request, svc: Svc, client: Bound) -> JSONResponse:
     """``client_credentials`` with a ``private_key_jwt`` assertion and a DPoP proof."""
     params = await form(request)
@@ -49,7 +89,12 @@ def _may_introspect(ctx: AuthContext) -> None:
         raise Forbidden("Introspection is for resource servers.", code="forbidden")
 
 
-@router.post("/introspect")
+@router.post(
+    "/introspect",
+    response_model=IntrospectionOut,
+    openapi_extra=TOKEN_PARAM_FORM,
+    responses=problems.responses(400, 401, 403, 413, 503),
+)
 async def introspect(request: Request, svc: Svc, ctx: Ctx) -> JSONResponse:
     """RFC 7662: ``{"active": false}`` for anything not currently valid, nothing more."""
     _may_introspect(ctx)
@@ -90,7 +135,12 @@ async def introspect(request: Request, svc: Svc, ctx: Ctx) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/revoke")
+@router.post(
+    "/revoke",
+    response_model=RevocationOut,
+    openapi_extra=TOKEN_PARAM_FORM,
+    responses=problems.responses(400, 413, 503),
+)
 async def revoke(request: Request, svc: Svc) -> JSONResponse:
     """RFC 7009: holding a token is authority enough to end its session; always 200."""
     params = await form(request)

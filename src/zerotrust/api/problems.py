@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zerotrust.core import errors
@@ -53,6 +54,70 @@ _UNPROCESSABLE = frozenset(
         "totp_not_pending",
     }
 )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every refusal. ``code`` is the stable machine
+    code; the optional members appear only with the refusals that carry them."""
+
+    model_config = ConfigDict(extra="allow")  # RFC 9457 §3.2: extension members
+
+    type: str
+    title: str
+    status: int
+    code: str
+    fields: list[str] | None = None  # 422 invalid_request: the fields, never their values
+    reason: str | None = None  # 403: the policy's stable reason code
+    correlation_id: str | None = None  # 5xx: what to quote to the operator
+    required_aal: int | None = None  # 401 insufficient_user_authentication (RFC 9470)
+    max_age: int | None = None
+
+
+_DESCRIPTIONS = {
+    400: "The request is malformed.",
+    401: "Authentication is missing or failed (token, DPoP proof, session, credentials), "
+    "or the action needs a stronger or fresher one (RFC 9470: see `WWW-Authenticate`).",
+    403: "The caller is known but may not do this.",
+    404: "Not found, or not visible to this caller.",
+    409: "The request conflicts with the current state.",
+    410: "The data subject was erased (crypto-shredded).",
+    413: "The body is too large.",
+    422: "The request is well-formed but its content fails a rule or the schema.",
+    429: "Too many attempts; `Retry-After` says when to try again.",
+    503: "A dependency (store, vault, audit log) is unavailable; nothing was done.",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    429: {"Retry-After": {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the refusals a route can give, each as problem+json."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        declared[status] = {
+            "description": _DESCRIPTIONS[status],
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        if status in _HEADERS:
+            declared[status]["headers"] = _HEADERS[status]
+    return declared
+
+
+# Refusals every route behind ``deps.current`` can give: the caller's token, proof or
+# session failed (401), or a store did not answer (503).
+SIGNED_IN = (401, 503)
+# Refusals of a request body: not parseable (400), too large (413), invalid content (422).
+BODY = (400, 413, 422)
+
+
+def document(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the ``Problem`` schema that ``responses`` refers to."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" not in schemas:
+        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    return openapi
 
 
 def problem(
@@ -142,16 +207,19 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, RequestValidationError):
         fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
     return problem(
-        422, "invalid_request", "The request body is not valid.", fields=[f for f in fields if f]
+        422, "invalid_request", "The request is not valid.", fields=[f for f in fields if f]
     )
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):  # registered for it only
         return await unexpected(request, exc)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-        exc.status_code, "http_error"
-    )
+    code = {
+        400: "invalid_request",  # a body that is not even parseable (bad UTF-8, say)
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }.get(exc.status_code, "http_error")
     return problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
 

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from zerotrust.api import problems
+from zerotrust.api.auth import Strict
 from zerotrust.api.deps import current
 from zerotrust.core.auditing import AuditRecord, AuditRecorder
 from zerotrust.core.errors import Forbidden, InvalidInput, Sealed, ZTError
@@ -24,7 +26,13 @@ from zerotrust.vault.models import DEFAULT_TENANT
 from zerotrust.vault.records import CREDIT_PROFILE, CUSTOMER, TRANSACTION, KindSpec, Record
 from zerotrust.vault.services import Vault
 
-router = APIRouter(prefix="/v1/records", tags=["records"])
+# Every route: the caller (401, or 401 step-up from the policy), the policy's refusal
+# (403), a sealed vault or an unavailable store (503).
+router = APIRouter(
+    prefix="/v1/records",
+    tags=["records"],
+    responses=problems.responses(*problems.SIGNED_IN, 403),
+)
 
 Authorize = Callable[[AuthContext, str, str, "str | None"], list[str]]
 Ctx = Annotated[AuthContext, Depends(current)]
@@ -39,35 +47,68 @@ UNPROCESSABLE_CODES = frozenset(
 GONE_CODES = frozenset({"erased"})
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class RecordOut(BaseModel):
+    """A record as released: its envelope, then its fields (masked as the policy obliges)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    kind: str
+    customer_id: str | None
+    status: str
+    created_at: float
 
 
-class CustomerIn(_Strict):
-    name: str = Field(max_length=400)
-    email: str = Field(max_length=400)
+class RecordsOut(BaseModel):
+    items: list[RecordOut]
+
+
+class CardOut(BaseModel):
+    customer_id: str
+    pan: str
+
+
+class ErasureOut(BaseModel):
+    customer_id: str
+    status: str
+    keys_destroyed: int
+    already_erased: bool
+
+
+# What the vault checks (``vault.records``), stated in the document so clients (and
+# generated tests) know it; the vault still does the checking, with its own codes.
+DECIMAL: dict[str, Any] = {"pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$"}
+# Text: not blank, no control characters once trimmed.
+TEXT: dict[str, Any] = {"pattern": r"^\s*[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*\s*$"}
+
+
+class CustomerIn(Strict):
+    name: str = Field(max_length=200, json_schema_extra=TEXT)
+    email: str = Field(max_length=400, json_schema_extra={"format": "email"})
     phone: str | None = Field(default=None, max_length=64)
-    date_of_birth: str | None = Field(default=None, max_length=32)
-    address: str | None = Field(default=None, max_length=1000)
+    date_of_birth: str | None = Field(
+        default=None, max_length=32, json_schema_extra={"format": "date"}
+    )
+    address: str | None = Field(default=None, max_length=500, json_schema_extra=TEXT)
     pan: str | None = Field(default=None, max_length=64)
 
 
-class TransactionIn(_Strict):
+class TransactionIn(Strict):
     customer_id: str = Field(max_length=64)
-    amount: str | int
-    currency: str = Field(max_length=8)
-    merchant: str = Field(max_length=400)
-    description: str | None = Field(default=None, max_length=4000)
+    amount: str | int = Field(json_schema_extra=DECIMAL)
+    currency: str = Field(max_length=8, json_schema_extra={"pattern": "^[A-Z]{3}$"})
+    merchant: str = Field(max_length=200, json_schema_extra=TEXT)
+    description: str | None = Field(default=None, max_length=2000)
     pan: str | None = Field(default=None, max_length=64)
     card_token: str | None = Field(default=None, max_length=64)
 
 
-class CreditProfileIn(_Strict):
+class CreditProfileIn(Strict):
     customer_id: str = Field(max_length=64)
-    score: int
-    income: str | int | None = None
-    debt: str | int | None = None
-    employment: str | None = Field(default=None, max_length=400)
+    score: int = Field(json_schema_extra={"minimum": 0, "maximum": 10**6})
+    income: str | int | None = Field(default=None, json_schema_extra=DECIMAL)
+    debt: str | int | None = Field(default=None, json_schema_extra=DECIMAL)
+    employment: str | None = Field(default=None, max_length=200, json_schema_extra=TEXT)
 
 
 def _deny_all(
@@ -162,7 +203,12 @@ def _one_filter(**filters: str | None) -> tuple[str, str]:
 # --- customers -----------------------------------------------------------------------
 
 
-@router.post("/customers", status_code=201)
+@router.post(
+    "/customers",
+    status_code=201,
+    response_model=RecordOut,
+    responses=problems.responses(*problems.BODY),
+)
 def create_customer(body: CustomerIn, gate: GateDep, response: Response) -> Any:
     obligations = gate.check("write", CUSTOMER, None)
     record = gate.vault.records.create(
@@ -171,14 +217,16 @@ def create_customer(body: CustomerIn, gate: GateDep, response: Response) -> Any:
     return gate.release(record.to_json(), obligations, response)
 
 
-@router.get("/customers/{record_id}")
+@router.get(
+    "/customers/{record_id}", response_model=RecordOut, responses=problems.responses(404, 410, 422)
+)
 def read_customer(record_id: RecordId, gate: GateDep, response: Response) -> Any:
     obligations = gate.check("read", CUSTOMER, record_id)
     record = gate.vault.records.get("customer", record_id, tenant=gate.tenant)
     return gate.release(record.to_json(), obligations, response)
 
 
-@router.get("/customers")
+@router.get("/customers", response_model=RecordsOut, responses=problems.responses(422))
 def find_customers(
     gate: GateDep,
     response: Response,
@@ -195,7 +243,11 @@ def find_customers(
     return gate.release(_records(found), obligations, response)
 
 
-@router.post("/customers/{record_id}/card/detokenize")
+@router.post(
+    "/customers/{record_id}/card/detokenize",
+    response_model=CardOut,
+    responses=problems.responses(404, 410, 422),
+)
 def detokenize_card(record_id: RecordId, gate: GateDep, response: Response) -> Any:
     """The full card number: needs the ``detokenize`` decision (the PDP demands step-up)."""
     obligations = gate.check("detokenize", CUSTOMER, record_id)
@@ -203,7 +255,9 @@ def detokenize_card(record_id: RecordId, gate: GateDep, response: Response) -> A
     return gate.release({"customer_id": record_id, "pan": card}, obligations, response)
 
 
-@router.delete("/customers/{record_id}")
+@router.delete(
+    "/customers/{record_id}", response_model=ErasureOut, responses=problems.responses(404, 422)
+)
 def erase_customer(record_id: RecordId, gate: GateDep, response: Response) -> Any:
     """Crypto-shred the customer and everything of theirs (idempotent)."""
     obligations = gate.check("delete", "Customer", record_id)
@@ -220,7 +274,12 @@ def erase_customer(record_id: RecordId, gate: GateDep, response: Response) -> An
 # --- transactions and credit profiles -------------------------------------------------
 
 
-@router.post("/transactions", status_code=201)
+@router.post(
+    "/transactions",
+    status_code=201,
+    response_model=RecordOut,
+    responses=problems.responses(404, 410, *problems.BODY),
+)
 def create_transaction(body: TransactionIn, gate: GateDep, response: Response) -> Any:
     obligations = gate.check("write", TRANSACTION, None)
     values = body.model_dump(exclude_none=True)
@@ -228,14 +287,18 @@ def create_transaction(body: TransactionIn, gate: GateDep, response: Response) -
     return gate.release(record.to_json(), obligations, response)
 
 
-@router.get("/transactions/{record_id}")
+@router.get(
+    "/transactions/{record_id}",
+    response_model=RecordOut,
+    responses=problems.responses(404, 410, 422),
+)
 def read_transaction(record_id: RecordId, gate: GateDep, response: Response) -> Any:
     obligations = gate.check("read", TRANSACTION, record_id)
     record = gate.vault.records.get("transaction", record_id, tenant=gate.tenant)
     return gate.release(record.to_json(), obligations, response)
 
 
-@router.get("/transactions")
+@router.get("/transactions", response_model=RecordsOut, responses=problems.responses(422))
 def find_transactions(
     gate: GateDep,
     response: Response,
@@ -254,7 +317,12 @@ def find_transactions(
     return gate.release(_records(found), obligations, response)
 
 
-@router.post("/credit-profiles", status_code=201)
+@router.post(
+    "/credit-profiles",
+    status_code=201,
+    response_model=RecordOut,
+    responses=problems.responses(404, 410, *problems.BODY),
+)
 def create_credit_profile(body: CreditProfileIn, gate: GateDep, response: Response) -> Any:
     obligations = gate.check("write", CREDIT_PROFILE, None)
     values = body.model_dump(exclude_none=True)
@@ -262,14 +330,18 @@ def create_credit_profile(body: CreditProfileIn, gate: GateDep, response: Respon
     return gate.release(record.to_json(), obligations, response)
 
 
-@router.get("/credit-profiles/{record_id}")
+@router.get(
+    "/credit-profiles/{record_id}",
+    response_model=RecordOut,
+    responses=problems.responses(404, 410, 422),
+)
 def read_credit_profile(record_id: RecordId, gate: GateDep, response: Response) -> Any:
     obligations = gate.check("read", CREDIT_PROFILE, record_id)
     record = gate.vault.records.get("credit_profile", record_id, tenant=gate.tenant)
     return gate.release(record.to_json(), obligations, response)
 
 
-@router.get("/credit-profiles")
+@router.get("/credit-profiles", response_model=RecordsOut, responses=problems.responses(422))
 def find_credit_profiles(
     gate: GateDep,
     response: Response,
