@@ -1,0 +1,1 @@
+"""One module per console page: its view, and the actions taken from it."""

@@ -1,0 +1,139 @@
+"""Fixtures for driving the console in a real Chromium: a live server and a browser.
+
+The server is the real control plane (``create_app``) under uvicorn on 127.0.0.1 at an
+ephemeral port, served as ``http://localhost:<port>`` — a secure context, so WebAuthn
+works, with the RP ID ``localhost``. It runs in this process, so a test can set up state
+through the services and check what the browser did. The browser is Debian's Chromium
+driven by Playwright (no browser download), with a virtual WebAuthn authenticator.
+
+Without ``/usr/bin/chromium`` these tests are skipped, except in CI (``CI=true``), where
+a missing browser fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from zerotrust.api.app import create_app
+from zerotrust.crypto.encoding import b64url_encode
+from zerotrust.identity.passwords import PasswordHashing
+from zerotrust.service import Services, build_services
+from zerotrust.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Detection answers with alerts only, so the session an alert names is still live for
+# the analyst to revoke; brute force also throttles its source, as by default.
+DETECT_CONFIG = """
+playbooks:
+  privilege_probing: [{action: alert}]
+  brute_force: [{action: block_source, minutes: 30}, {action: alert}]
+"""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives the console in a real Chromium")
+
+
+@dataclass
+class LiveServer:
+    base: str
+    services: Services
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, chromium_path: Path
+) -> Iterator[LiveServer]:
+    data = tmp_path_factory.mktemp("console-live")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    base = f"http://localhost:{port}"
+    (data / "detect.yaml").write_text(DETECT_CONFIG)
+    settings = Settings(
+        data_dir=data,
+        root_key=b64url_encode(secrets.token_bytes(32)),
+        issuer=base,
+        origins=(base,),
+        rp_id="localhost",
+        device_auto_approve=True,
+        detect_config=str(data / "detect.yaml"),
+        log_level="warning",
+    )
+    svc = build_services(settings, hashing=PasswordHashing(memory_kib=1024, time_cost=1))
+    config = uvicorn.Config(
+        create_app(svc),
+        log_level="warning",
+        ws="none",
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("the console server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(base, svc)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        svc.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: ``docs/screenshots`` when ``ZT_UPDATE_SCREENSHOTS=1`` (to
+    refresh the documentation), else a temporary directory (the pages are still drawn)."""
+    if os.environ.get("ZT_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path
