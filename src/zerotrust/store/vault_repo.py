@@ -11,6 +11,8 @@ version can be deleted. Erasing a subject overwrites its wrapped keys; on SQLite
 from __future__ import annotations
 
 import base64
+import json
+from binascii import b2a_base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -90,6 +92,30 @@ vault_blind_index = sa.Table(
 sa.Index("ix_vault_blind_index_subject", vault_blind_index.c.tenant, vault_blind_index.c.subject_id)
 
 TABLES = (vault_keks, vault_data_keys, vault_records, vault_blind_index)
+
+# Statements on a subject's data keys, built once (parameters named ``b_*``).
+_dk = vault_data_keys.c
+_OF_SUBJECT = sa.and_(
+    _dk.tenant == sa.bindparam("b_tenant"), _dk.subject_id == sa.bindparam("b_subject")
+)
+_SUBJECT_KEYS = sa.select(vault_data_keys).where(_OF_SUBJECT).order_by(_dk.version)
+_SUBJECT_ERASED = sa.select(_dk.id).where(_OF_SUBJECT, _dk.destroyed_at.is_not(None))
+_INSERT_DATA_KEY = vault_data_keys.insert()
+_LIVE_VERSION = sa.and_(
+    _OF_SUBJECT, _dk.version == sa.bindparam("b_version"), _dk.destroyed_at.is_(None)
+)
+_KEY_USES = sa.select(_dk.uses).where(_LIVE_VERSION)
+_KEY_USES_LOCKED = _KEY_USES.with_for_update()
+_ADD_KEY_USES = (
+    vault_data_keys.update()
+    .where(_LIVE_VERSION)
+    .values(uses=_dk.uses + sa.bindparam("b_granted", type_=sa.BigInteger))
+)
+_ONE_RECORD = sa.select(vault_records).where(
+    vault_records.c.tenant == sa.bindparam("b_tenant"),
+    vault_records.c.kind == sa.bindparam("b_kind"),
+    vault_records.c.id == sa.bindparam("b_id"),
+)
 
 
 def create_tables(db: Database) -> None:
@@ -197,39 +223,28 @@ class SqlVaultKeys:
         return {int(r[0]): int(r[1]) for r in rows}
 
     def data_keys(self, tenant: str, subject_id: str) -> Sequence[DataKeyRecord]:
-        c = vault_data_keys.c
         with self.db.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(vault_data_keys)
-                .where(c.tenant == tenant, c.subject_id == subject_id)
-                .order_by(c.version)
-            ).all()
-        return [_data_key(r) for r in rows]
+            rows = conn.execute(_SUBJECT_KEYS, {"b_tenant": tenant, "b_subject": subject_id})
+            return [_data_key(r) for r in rows.all()]
 
     def add_data_key(self, key: DataKeyRecord) -> None:
-        c = vault_data_keys.c
+        subject = {"b_tenant": key.tenant, "b_subject": key.subject_id}
 
         def tx(conn: Connection) -> None:
-            erased = conn.execute(
-                sa.select(c.id).where(
-                    c.tenant == key.tenant,
-                    c.subject_id == key.subject_id,
-                    c.destroyed_at.is_not(None),
-                )
-            ).first()
-            if erased is not None:
+            if conn.execute(_SUBJECT_ERASED, subject).first() is not None:
                 raise Conflict("The subject was erased.")
             conn.execute(
-                vault_data_keys.insert().values(
-                    tenant=key.tenant,
-                    subject_id=key.subject_id,
-                    version=key.version,
-                    kek_version=key.kek_version,
-                    wrapped=key.wrapped,
-                    uses=key.usage,
-                    created_at=key.created_at,
-                    destroyed_at=None,
-                )
+                _INSERT_DATA_KEY,
+                {
+                    "tenant": key.tenant,
+                    "subject_id": key.subject_id,
+                    "version": key.version,
+                    "kek_version": key.kek_version,
+                    "wrapped": key.wrapped,
+                    "uses": key.usage,
+                    "created_at": key.created_at,
+                    "destroyed_at": None,
+                },
             )
 
         try:
@@ -240,16 +255,21 @@ class SqlVaultKeys:
     def reserve_data_key(
         self, tenant: str, subject_id: str, version: int, uses: int, *, limit: int
     ) -> int:
-        c = vault_data_keys.c
-        where = sa.and_(
-            c.tenant == tenant,
-            c.subject_id == subject_id,
-            c.version == version,
-            c.destroyed_at.is_(None),
-        )
-        return self.db.run(
-            lambda conn: _reserve(conn, self.db, vault_data_keys, where, uses, limit)
-        )
+        # Like ``_reserve``, with statements built once: every new subject's first
+        # encryption comes through here, so building them per call would show.
+        key = {"b_tenant": tenant, "b_subject": subject_id, "b_version": version}
+        read = _KEY_USES if self.db.is_sqlite else _KEY_USES_LOCKED
+
+        def tx(conn: Connection) -> int:
+            row = conn.execute(read, key).first()
+            if row is None:
+                return 0
+            granted = max(0, min(uses, limit - int(row.uses)))
+            if granted:
+                conn.execute(_ADD_KEY_USES, {**key, "b_granted": granted})
+            return granted
+
+        return self.db.run(tx)
 
     def destroy_subject(self, tenant: str, subject_id: str, *, now: float) -> Destruction:
         c = vault_data_keys.c
@@ -345,7 +365,39 @@ class SqlVaultKeys:
 
 
 def _encode_fields(fields: Mapping[str, bytes]) -> dict[str, str]:
-    return {k: base64.b64encode(v).decode("ascii") for k, v in fields.items()}
+    # ``b2a_base64`` is what ``base64.b64encode`` calls, minus a wrapper per field.
+    return {k: b2a_base64(v, newline=False).decode("ascii") for k, v in fields.items()}
+
+
+def _index_rows(record: StoredRecord, index: Sequence[IndexEntry]) -> list[dict[str, str]]:
+    return [
+        {
+            "tenant": record.tenant,
+            "kind": record.kind,
+            "field": e.field,
+            "digest": e.digest,
+            "record_id": record.record_id,
+            "subject_id": record.subject_id,
+        }
+        for e in index
+    ]
+
+
+_RECORD_COLUMNS = ("tenant", "kind", "id", "subject_id", "created_at", "fields")
+_INDEX_COLUMNS = ("tenant", "kind", "field", "digest", "record_id", "subject_id")
+
+
+def _insert_sql(conn: Connection, table: sa.Table, columns: Sequence[str]) -> str:
+    """``INSERT INTO table (columns)`` with the driver's positional placeholders."""
+    dialect = conn.dialect
+    if dialect.paramstyle not in ("qmark", "format", "pyformat"):
+        raise NotImplementedError(f"paramstyle {dialect.paramstyle}")
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(table.c[name].name) for name in columns)
+    marks = ", ".join(mark for _ in columns)
+    # Only our own table and column names go into the text; values are parameters.
+    return f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
 
 
 def _record(r: Row[Any]) -> StoredRecord:
@@ -372,33 +424,53 @@ class SqlVaultRecords:
                 )
             )
             if index:
-                conn.execute(
-                    vault_blind_index.insert(),
-                    [
-                        {
-                            "tenant": record.tenant,
-                            "kind": record.kind,
-                            "field": e.field,
-                            "digest": e.digest,
-                            "record_id": record.record_id,
-                            "subject_id": record.subject_id,
-                        }
-                        for e in index
-                    ],
-                )
+                conn.execute(vault_blind_index.insert(), _index_rows(record, index))
 
         try:
             self.db.run(tx)
         except SAIntegrityError:
             raise Conflict("The record exists.") from None
 
+    def add_many(self, records: Sequence[tuple[StoredRecord, Sequence[IndexEntry]]]) -> None:
+        """One transaction, two ``executemany`` statements (records, then index entries).
+
+        The rows go to the driver as tuples: SQLAlchemy's per-row parameter processing
+        would cost about as much as SQLite's insert itself. ``fields`` is serialised as
+        the ``JSON`` column type does it, so both paths store the same text.
+        """
+        if not records:
+            return
+        rows = [  # in the order of _RECORD_COLUMNS
+            (
+                r.tenant,
+                r.kind,
+                r.record_id,
+                r.subject_id,
+                r.created_at,
+                json.dumps(_encode_fields(r.fields)),
+            )
+            for r, _ in records
+        ]
+        index = [  # in the order of _INDEX_COLUMNS
+            (r.tenant, r.kind, e.field, e.digest, r.record_id, r.subject_id)
+            for r, entries in records
+            for e in entries
+        ]
+
+        def tx(conn: Connection) -> None:
+            conn.exec_driver_sql(_insert_sql(conn, vault_records, _RECORD_COLUMNS), rows)
+            if index:
+                conn.exec_driver_sql(_insert_sql(conn, vault_blind_index, _INDEX_COLUMNS), index)
+
+        try:
+            self.db.run(tx)
+        except SAIntegrityError:
+            raise Conflict("A record of the batch exists; none was stored.") from None
+
     def get(self, tenant: str, kind: str, record_id: str) -> StoredRecord | None:
-        c = vault_records.c
         with self.db.engine.connect() as conn:
             row = conn.execute(
-                sa.select(vault_records).where(
-                    c.tenant == tenant, c.kind == kind, c.id == record_id
-                )
+                _ONE_RECORD, {"b_tenant": tenant, "b_kind": kind, "b_id": record_id}
             ).first()
         return None if row is None else _record(row)
 

@@ -68,6 +68,12 @@ class RecordRepo(Protocol):
     def add(self, record: StoredRecord, index: Sequence[IndexEntry]) -> None:
         """Insert the record and its blind index entries in one transaction."""
 
+    def add_many(self, records: Sequence[tuple[StoredRecord, Sequence[IndexEntry]]]) -> None:
+        """Insert many records and their index entries in one transaction: all or none.
+
+        ``Conflict`` if any record exists, and then nothing is inserted.
+        """
+
     def get(self, tenant: str, kind: str, record_id: str) -> StoredRecord | None: ...
 
     def find(
