@@ -26,6 +26,13 @@ def gateway_group() -> None:
 @click.option("--port", default=8443, show_default=True, type=int, help="Listen port.")
 @click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option(
+    "--cases",
+    "cases_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="JSON of support agent id -> customer id, binding support sessions to a case.",
+)
 @handle_errors
 def serve(
     config_file: Path,
@@ -33,6 +40,7 @@ def serve(
     port: int,
     tls_cert: Path | None,
     tls_key: Path | None,
+    cases_file: Path | None,
 ) -> None:
     """Serve the gateway: every request verified, decided, forwarded and audited.
 
@@ -43,6 +51,7 @@ def serve(
 
     from zerotrust.gateway import logs
     from zerotrust.gateway.app import create_gateway
+    from zerotrust.gateway.cases import FileCases
     from zerotrust.gateway.routes_file import load_config
     from zerotrust.gateway.server import uvicorn_config
     from zerotrust.gateway.tls import listener_options
@@ -53,7 +62,13 @@ def serve(
     s = settings()
     logs.configure(s.log_level)
     services = build_services(s)
-    app = create_gateway(services, services.pdp, config, tokenizer=services.vault.tokenizer())
+    app = create_gateway(
+        services,
+        services.pdp,
+        config,
+        tokenizer=services.vault.tokenizer(),
+        cases=FileCases(cases_file) if cases_file is not None else None,
+    )
     server = uvicorn.Server(
         uvicorn_config(
             app,

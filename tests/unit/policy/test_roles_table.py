@@ -59,9 +59,11 @@ PERMITTED: dict[str, set[tuple[str, str]]] = {
     "developer": {("read", "Database")},
     "admin": {("manage", t) for t in ("User", "Role", "Device", "Policy")},
 }
-OBLIGATIONS = {
+OBLIGATIONS: dict[str | tuple[str, str], tuple[str, ...]] = {
     "support_agent": ("mask:pan",),
     "data_scientist": ("drop:ssn", "tokenize:customer_id", "tokenize:email"),
+    # The fraud model's view of transactions is pseudonymised; its outputs are not.
+    ("fraud_model", "Transaction"): ("drop:pan", "drop:pii", "tokenize:customer_id"),
 }
 STEP_UP_ACTIONS = ("export", "detokenize", "manage")
 # Resources carry the attributes the PEP knows: whose record, which environment.
@@ -129,7 +131,8 @@ def test_every_role_action_and_resource_type(pdp: PolicyDecisionPoint, role: str
                     f"expected {effect} {sorted(reasons)}"
                 )
             if decision.effect == "allow":
-                assert decision.obligations == OBLIGATIONS.get(role, ())
+                wanted = OBLIGATIONS.get((role, kind), OBLIGATIONS.get(role, ()))
+                assert decision.obligations == wanted
             if decision.effect == "step_up":
                 assert (decision.required_aal, decision.max_auth_age_s) == (3, 300)
             assert decision.version.startswith("sha256:")
