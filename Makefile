@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The sample fintech AI platform behind zerotrust (demo only): seeds, then serves until Ctrl-C.
 up: install
-	$(BIN)/zt init
-	$(BIN)/zt serve
+	$(BIN)/zt demo up
 
 test: install
 	$(BIN)/python -m pytest -q

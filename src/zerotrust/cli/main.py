@@ -10,6 +10,7 @@ from zerotrust.cli.audit import audit as audit_group
 from zerotrust.cli.ca import ca_group
 from zerotrust.cli.common import emit_json, handle_errors, settings
 from zerotrust.cli.compliance import dataflow, dsar, report, review
+from zerotrust.cli.demo import demo_group
 from zerotrust.cli.detect import detect_group
 from zerotrust.cli.devices import device_group
 from zerotrust.cli.gateway import gateway_group
@@ -79,12 +80,16 @@ def serve(host: str | None, port: int | None) -> None:
     s = settings()
     svc = build_services(s)
     app = create_app(svc)
+    # X-Forwarded-For is read only when the peer is one of ZT_TRUSTED_PROXIES (none by
+    # default); from anyone else it is attacker-controlled text (ASVS 4.1.3, 15.3.4).
+    proxies = list(s.trusted_proxies)
     uvicorn.run(
         app,
         host=host or s.host,
         port=port or s.port,
         log_level=s.log_level,
-        proxy_headers=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         server_header=False,
     )
 
@@ -99,6 +104,7 @@ cli.add_command(grant_group)
 cli.add_command(detect_group)
 cli.add_command(audit_group)
 cli.add_command(keys_group)
+cli.add_command(demo_group)
 cli.add_command(vault_group)
 cli.add_command(ca_group)
 cli.add_command(gateway_group)
