@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from zerotrust.cli.common import fail, handle_errors, settings
+from zerotrust.cli.demo_scenarios import scenario
 
 
 @click.group("demo")
@@ -294,3 +295,6 @@ def _worker_round(
             credit = models.CreditModel.load(folder / "models" / "credit-v1.json")
             report = workloads.run_credit_batch(client, credit, queue, stop=stop)
     return {"workload": name, **dataclasses.asdict(report)}
+
+
+demo_group.add_command(scenario)
