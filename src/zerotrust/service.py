@@ -43,6 +43,7 @@ from zerotrust.policy.pdp import PolicyDecisionPoint
 from zerotrust.policy.store import PolicyStore, default_pack_dir
 from zerotrust.responses import IdentityResponses
 from zerotrust.settings import Settings
+from zerotrust.store.alerts_repo import SqlAlerts
 from zerotrust.store.audit_log import SqlAuditStore
 from zerotrust.store.counters import RedisCounters, SqlCounters
 from zerotrust.store.database import Database
@@ -186,7 +187,7 @@ def build_services(
         audit = audit_log
     # Detection sees every event as it happens; its responses act on identity and devices
     # (wired below, once those exist) and its risk scores feed the policy context.
-    alerts = AlertBook(audit)
+    alerts = AlertBook(audit, store=SqlAlerts(db))  # shared by every process
     sinks = alert_sinks(settings)
     engine = DetectionEngine(detect_config(settings), on_alert=[alerts.add, *sinks])
     events: EventSink = FanoutSink([SqlEventSink(db), engine, *extra_sinks])

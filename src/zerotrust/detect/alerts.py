@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from zerotrust.core.auditing import AuditRecord, AuditRecorder
 from zerotrust.core.clock import iso_utc
@@ -93,31 +93,67 @@ class Alert:
         return data
 
 
-@dataclass
-class AlertBook:
-    """Recent alerts in memory with their state; every transition is audited.
+class AlertStore(Protocol):
+    """Where alerts are kept: memory in one process, or the database (``store``) so every
+    process — gateway, control plane, console — sees the same alerts and states."""
 
-    Bounded to ``capacity`` alerts (oldest dropped first); persistent storage belongs to
-    the store package and can mirror ``add`` and ``transition`` calls.
-    """
+    def put(self, alert: Alert) -> None: ...
 
-    audit: AuditRecorder
-    capacity: int = 10_000
-    _alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
+    def get(self, alert_id: str) -> Alert | None: ...
 
-    def add(self, alert: Alert) -> None:
+    def list(self, *, state: AlertState | None = None, limit: int = 10_000) -> list[Alert]: ...
+
+    def set_state(self, alert_id: str, *, was: AlertState, to: AlertState) -> bool:
+        """Change the state only if it still is ``was``; False if someone else did."""
+        ...
+
+
+class MemoryAlerts:
+    """``AlertStore`` in memory, bounded to ``capacity`` (oldest dropped first)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._alerts: OrderedDict[str, Alert] = OrderedDict()
+
+    def put(self, alert: Alert) -> None:
         self._alerts[alert.id] = alert
         while len(self._alerts) > self.capacity:
             self._alerts.popitem(last=False)
 
+    def get(self, alert_id: str) -> Alert | None:
+        return self._alerts.get(alert_id)
+
+    def list(self, *, state: AlertState | None = None, limit: int = 10_000) -> list[Alert]:
+        found = [a for a in self._alerts.values() if state is None or a.state == state]
+        return found[-limit:]
+
+    def set_state(self, alert_id: str, *, was: AlertState, to: AlertState) -> bool:
+        alert = self._alerts.get(alert_id)
+        if alert is None or alert.state != was:
+            return False
+        self._alerts[alert_id] = replace(alert, state=to)
+        return True
+
+
+@dataclass
+class AlertBook:
+    """The alerts and their state; every transition is audited before it applies."""
+
+    audit: AuditRecorder
+    store: AlertStore = field(default_factory=MemoryAlerts)
+
+    def add(self, alert: Alert) -> None:
+        self.store.put(alert)
+
     def get(self, alert_id: str) -> Alert:
-        try:
-            return self._alerts[alert_id]
-        except KeyError:
-            raise NotFound() from None
+        alert = self.store.get(alert_id)
+        if alert is None:
+            raise NotFound()
+        return alert
 
     def list(self, *, state: AlertState | None = None) -> list[Alert]:
-        return [a for a in self._alerts.values() if state is None or a.state == state]
+        """Oldest first."""
+        return self.store.list(state=state)
 
     def acknowledge(self, alert_id: str, *, actor: str) -> Alert:
         return self.transition(alert_id, "acknowledged", actor=actor)
@@ -145,6 +181,6 @@ class AlertBook:
                 details={"detector": alert.detector, "from": alert.state},
             )
         )
-        updated = replace(alert, state=to)
-        self._alerts[alert_id] = updated
-        return updated
+        if not self.store.set_state(alert_id, was=alert.state, to=to):
+            raise Conflict("the alert changed meanwhile; look again")
+        return replace(alert, state=to)

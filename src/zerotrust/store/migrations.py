@@ -35,6 +35,7 @@ class Migration:
 def _load_table_modules() -> None:
     # Each package's tables register on the shared metadata when their module loads.
     from zerotrust.store import (  # noqa: F401
+        alerts_repo,
         audit_log,
         grants,
         identity_repos,
@@ -48,7 +49,18 @@ def _initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial),)
+def _alerts_table(conn: Connection) -> None:
+    from zerotrust.store.alerts_repo import alerts
+
+    alerts.create(conn, checkfirst=True)
+    for index in alerts.indexes:
+        index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _initial),
+    Migration(2, "alerts shared by every process", _alerts_table),
+)
 
 
 def applied_versions(db: Database) -> set[int]:

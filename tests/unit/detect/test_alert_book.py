@@ -7,7 +7,7 @@ import pytest
 from tests.unit.detect.helpers import T0
 from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.errors import Conflict, NotFound
-from zerotrust.detect.alerts import Alert, AlertBook, Finding
+from zerotrust.detect.alerts import Alert, AlertBook, Finding, MemoryAlerts
 
 FINDING = Finding(
     detector="brute_force",
@@ -58,7 +58,7 @@ def test_transitions_are_audited_and_resolved_is_final() -> None:
 
 
 def test_unknown_alerts_and_capacity() -> None:
-    book = AlertBook(MemoryAudit(), capacity=3)
+    book = AlertBook(MemoryAudit(), store=MemoryAlerts(capacity=3))
     with pytest.raises(NotFound):
         book.get("alt_missing")
     for i in range(5):

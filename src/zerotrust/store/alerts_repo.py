@@ -1,0 +1,95 @@
+"""Alerts in the database (``detect.alerts.AlertStore``), shared by every process.
+
+The gateway's detection engine raises alerts on access events, the control plane's on
+sign-ins; the console and ``/v1/alerts`` read them all from here, and they survive a
+restart. A state change is conditional on the state it was read in, so two analysts
+resolving one alert at once cannot both win.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from zerotrust.detect.alerts import Alert, AlertState
+from zerotrust.store.database import Database
+from zerotrust.store.schema import metadata
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("ts", sa.Float, nullable=False),
+    sa.Column("detector", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("principal", sa.String(256)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the alert as JSON
+)
+sa.Index("ix_alerts_ts", alerts.c.ts)
+sa.Index("ix_alerts_state_ts", alerts.c.state, alerts.c.ts)
+
+
+def _body(alert: Alert) -> str:
+    data = alert.to_dict()
+    data["ts"] = alert.ts
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _alert(body: str, state: str) -> Alert:
+    data: dict[str, Any] = json.loads(body)
+    data.pop("time", None)
+    data["event_ids"] = tuple(data.get("event_ids", ()))
+    data["sources"] = tuple(data.get("sources", ()))
+    data["state"] = state
+    return Alert(**data)
+
+
+class SqlAlerts:
+    """``AlertStore`` on SQLite or PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def put(self, alert: Alert) -> None:
+        row = {
+            "id": alert.id,
+            "ts": alert.ts,
+            "detector": alert.detector,
+            "severity": alert.severity,
+            "principal": alert.principal,
+            "state": alert.state,
+            "body": _body(alert),
+        }
+        # The same alert again (its id is derived from what raised it): keep the first.
+        with contextlib.suppress(SAIntegrityError):
+            self.db.run(lambda c: c.execute(alerts.insert().values(**row)))
+
+    def get(self, alert_id: str) -> Alert | None:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(alerts.c.body, alerts.c.state).where(alerts.c.id == alert_id)
+            ).first()
+        return None if row is None else _alert(row.body, row.state)
+
+    def list(self, *, state: AlertState | None = None, limit: int = 10_000) -> list[Alert]:
+        stmt = sa.select(alerts.c.body, alerts.c.state).order_by(alerts.c.ts.desc()).limit(limit)
+        if state is not None:
+            stmt = stmt.where(alerts.c.state == state)
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [_alert(r.body, r.state) for r in reversed(rows)]
+
+    def set_state(self, alert_id: str, *, was: AlertState, to: AlertState) -> bool:
+        result = self.db.run(
+            lambda c: c.execute(
+                alerts.update()
+                .where(alerts.c.id == alert_id, alerts.c.state == was)
+                .values(state=to)
+            )
+        )
+        return bool(result.rowcount == 1)
