@@ -126,3 +126,9 @@ def test_bad_input_is_a_clear_400(
     assert answer.status_code == 400
     assert answer.json()["code"] == code
     assert client.get("/api/customers/cus_nope", headers=headers).status_code == 404
+
+
+def test_the_service_describes_itself(platform: tuple[TestClient, Services, str]) -> None:
+    client, _services, _cid = platform
+    document = client.get("/openapi.json").json()
+    assert "/api/transactions/{cid}" in document["paths"]

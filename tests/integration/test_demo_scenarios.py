@@ -6,11 +6,7 @@ person runs them: ``zt demo scenario --all``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +15,7 @@ from click.testing import CliRunner
 
 from tests.support.gateway import free_port
 from zerotrust.cli.demo_scenarios import scenario
-from zerotrust.demo.personas import demo_dir, mark_demo
+from zerotrust.demo.personas import mark_demo
 from zerotrust.demo.scenarios import SCENARIOS, by_name, names
 from zerotrust.demo.scenarios.actors import TOTP_STEP_S, totp_step
 from zerotrust.demo.scenarios.framework import (
@@ -32,7 +28,7 @@ from zerotrust.demo.scenarios.framework import (
     story_of,
 )
 from zerotrust.demo.scenarios.narration import shorten
-from zerotrust.demo.stack import Ports, Stack
+from zerotrust.demo.stack import Ports
 
 # --- the verdict framework -------------------------------------------------------------
 
@@ -174,27 +170,6 @@ def test_the_command_stops_when_the_demo_is_not_running(tmp_path: Path) -> None:
 
 
 # --- every scenario against a running demo ------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def running_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Ports]]:
-    data_dir = tmp_path_factory.mktemp("demo") / "zt"
-    env = {"ZT_DATA_DIR": str(data_dir)}
-    prepare = ["demo", "up", "--no-serve", "--customers", "100", "--transactions", "3000"]
-    subprocess.run(
-        [sys.executable, "-m", "zerotrust.cli", *prepare],
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    ports = Ports(api=free_port(), gateway=free_port(), platform=free_port())
-    stack = Stack(demo_dir(data_dir), ports, env=env)
-    stack.start()
-    try:
-        yield data_dir, ports
-    finally:
-        stack.stop()
 
 
 def _run_all(data_dir: Path, ports: Ports, report: Path) -> tuple[list[dict[str, Any]], Any]:

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from zerotrust.core.errors import NotFound, ZTError
+from zerotrust.demo.platform_openapi import openapi_document
 from zerotrust.gateway.assertion import verify_assertion
 from zerotrust.vault.errors import Erased
 from zerotrust.vault.records import Records
@@ -179,6 +180,7 @@ def create_platform_app(
         Route("/api/features/{cid}", handler(features), methods=["GET"]),
         Route("/api/model-outputs/{cid}", handler(model_outputs), methods=["GET", "POST"]),
         Route("/api/reports/{name}", handler(report), methods=["GET"]),
+        Route("/openapi.json", _document, methods=["GET"]),  # a description, no data
     ]
     return Starlette(routes=routes)
 
@@ -199,6 +201,10 @@ FEATURE_FIELDS: Final = (
 def feature_row(tx: Mapping[str, Any]) -> dict[str, Any]:
     """One transaction as the feature view shows it."""
     return {k: tx.get(k) for k in FEATURE_FIELDS}
+
+
+async def _document(request: Request) -> Response:
+    return JSONResponse(openapi_document())
 
 
 class _Refused(Exception):
