@@ -102,7 +102,9 @@ def demo_password(name: str) -> str:
     return f"demo-{_PHRASES[name]}-91"
 
 
-def _healthy_posture() -> Posture:
+def healthy_posture() -> Posture:
+    """What a patched laptop or server with disk encryption, firewall, screen lock and
+    endpoint protection reports now."""
     return Posture("debian", "12", 2, True, True, True, True, collected_at=time.time())
 
 
@@ -153,7 +155,7 @@ def _person(services: Services, folder: Path, persona: Persona) -> dict[str, Any
     key = DeviceKey.generate("ES256")
     key_path = folder / "devices" / f"{persona.name}.key"
     _save_key(key, key_path)
-    device = _enrolled(services, user.id, key, name=f"{persona.name}-laptop")
+    device = enrol_device(services, user.id, key, name=f"{persona.name}-laptop")
     return {
         "id": user.id,
         "role": persona.role,
@@ -179,7 +181,7 @@ def _workload(services: Services, folder: Path, workload: Workload) -> dict[str,
     host = DeviceKey.generate("ES256")
     host_path = folder / "workloads" / f"{workload.name}.host.key"
     _save_key(host, host_path)
-    device = _enrolled(services, principal.id, host, name=f"{workload.name}-host")
+    device = enrol_device(services, principal.id, host, name=f"{workload.name}-host")
     return {
         "id": principal.id,
         "kind": workload.kind,
@@ -191,10 +193,13 @@ def _workload(services: Services, folder: Path, workload: Workload) -> dict[str,
     }
 
 
-def _enrolled(services: Services, owner_id: str, key: DeviceKey, *, name: str) -> str:
+def enrol_device(
+    services: Services, owner_id: str, key: DeviceKey, *, name: str, actor: str = "demo"
+) -> str:
+    """Enrol ``key`` for ``owner_id``, approve it and report healthy posture from it."""
     device = services.devices.enroll(owner_id, key.public_jwk, name=name, proof_jkt=key.jkt)
-    services.devices.approve(device.id, actor="demo")
-    report = sign_posture(key.key, _healthy_posture(), device_id=device.id)
+    services.devices.approve(device.id, actor=actor)
+    report = sign_posture(key.key, healthy_posture(), device_id=device.id)
     services.devices.report_posture(device.id, report, proof_jkt=key.jkt)
     return device.id
 
@@ -212,7 +217,7 @@ def refresh_posture(services: Services, data_dir: Path) -> None:
         ids.append(w["device_id"])
     for path, device_id in zip(keys, ids, strict=True):
         key = DeviceKey.load(path)
-        report = sign_posture(key.key, _healthy_posture(), device_id=device_id)
+        report = sign_posture(key.key, healthy_posture(), device_id=device_id)
         services.devices.report_posture(device_id, report, proof_jkt=key.jkt)
 
 

@@ -21,10 +21,9 @@ import httpx
 import pyotp
 
 from zerotrust.client import DeviceKey, ZTClient, ZTClientError
+from zerotrust.demo import personas
 from zerotrust.demo.session import via
 from zerotrust.detect.geo import CountryGeo
-from zerotrust.devices.models import Posture
-from zerotrust.devices.posture import sign_posture
 from zerotrust.service import Services
 
 ACTOR: Final = "demo"  # who the audit log names for what the scenarios set up and undo
@@ -69,26 +68,9 @@ def fresh_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
-def healthy_posture() -> Posture:
-    return Posture(
-        os="debian",
-        os_version="12",
-        patch_age_days=2,
-        disk_encrypted=True,
-        firewall=True,
-        screen_lock=True,
-        endpoint_protection=True,
-        collected_at=time.time(),
-    )
-
-
 def enrol_device(services: Services, owner_id: str, key: DeviceKey, *, name: str) -> str:
     """Enrol ``key`` for ``owner_id``, approve it and report healthy posture from it."""
-    device = services.devices.enroll(owner_id, key.public_jwk, name=name, proof_jkt=key.jkt)
-    services.devices.approve(device.id, actor=ACTOR)
-    report = sign_posture(key.key, healthy_posture(), device_id=device.id)
-    services.devices.report_posture(device.id, report, proof_jkt=key.jkt)
-    return device.id
+    return personas.enrol_device(services, owner_id, key, name=name, actor=ACTOR)
 
 
 def new_person(services: Services, *, prefix: str, role: str, title: str) -> Person:
