@@ -221,13 +221,27 @@ def _welcome(console: Any, ports: Any, state: dict[str, Any], samples: dict[str,
 @click.option("--json", "body", default=None, help="A JSON body for POST.")
 @click.option("--gateway", default="http://127.0.0.1:8080", show_default=True)
 @click.option("--api", default="http://127.0.0.1:8000", show_default=True)
+@click.option(
+    "--control-plane",
+    is_flag=True,
+    help="Send it to the control plane instead (e.g. POST /console/link to link a browser).",
+)
 @handle_errors
-def as_persona(name: str, method: str, path: str, body: str | None, gateway: str, api: str) -> None:
+def as_persona(
+    name: str,
+    method: str,
+    path: str,
+    body: str | None,
+    gateway: str,
+    api: str,
+    control_plane: bool,
+) -> None:
     """One request through the gateway as a demo persona (signs in with their MFA)."""
     from zerotrust.demo.session import persona_client
 
     s = settings()
-    with persona_client(s.data_dir, name, api=api, gateway=gateway) as client:
+    target = api if control_plane else gateway
+    with persona_client(s.data_dir, name, api=api, gateway=target) as client:
         payload = json.loads(body) if body else None
         response = client.request(method.upper(), path, json=payload)
     click.echo(f"{response.status_code} {response.reason_phrase}")
