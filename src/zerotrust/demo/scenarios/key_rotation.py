@@ -24,8 +24,10 @@ from zerotrust.vault.keys import KeyHierarchy
 from zerotrust.vault.rewrap import RewrapReport, rewrap
 
 CUSTOMERS = 60
-BATCH = 10  # data keys per rewrap batch: many small steps, traffic in between
+BATCH = 10  # data keys per rewrap batch at least: many small steps, traffic in between
+STEPS = 40  # about this many batches, however many data keys there are
 PAUSE_S = 0.05
+PACE_S = 0.1  # between one client's requests: steady traffic, within its rate limit
 SETTLE_S = 0.5  # traffic before and after the change
 
 
@@ -70,6 +72,7 @@ def _drive(
             traffic.answers[type(exc).__name__] += 1
         traffic.during += busy.is_set()
         i += 1
+        stop.wait(PACE_S)
 
 
 @contextmanager
@@ -100,10 +103,14 @@ def _rotate(keys: KeyHierarchy, busy: threading.Event) -> Change:
     try:
         new = keys.rotate(actor="demo")
         pending = keys.pending_rewrap()
-        report = rewrap(keys, batch=BATCH, pause_s=PAUSE_S)
+        report = rewrap(keys, batch=batch_size(pending), pause_s=PAUSE_S)
     finally:
         busy.clear()
     return Change(old, new, pending, report, time.perf_counter() - started)
+
+
+def batch_size(pending: int) -> int:
+    return max(BATCH, -(-pending // STEPS))
 
 
 def play(platform: Platform, run: Run) -> None:
@@ -129,7 +136,8 @@ def play(platform: Platform, run: Run) -> None:
     after = {s.version: s for s in keys.status()}
     run.step(
         "security team",
-        f"rotate the vault KEK (v{change.old} → v{change.new}), rewrap in batches of {BATCH}",
+        f"rotate the vault KEK (v{change.old} → v{change.new}), "
+        f"rewrap in batches of {batch_size(change.pending)}",
         f"{change.report.rewrapped} data keys rewrapped in {change.seconds:.1f} s, "
         f"{change.report.remaining} left",
         "vault",
