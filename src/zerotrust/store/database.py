@@ -73,8 +73,8 @@ class Database:
         else:
             # No pre-ping: it is a round trip on every checkout. A connection that died
             # with the server fails its statement (StoreUnavailable, fail closed) and is
-            # discarded with the rest of the pool (``_invalidate`` below, and SQLAlchemy's
-            # own disconnect handling), so the next request gets a fresh one.
+            # discarded with the rest of the pool (``driver`` below; SQLAlchemy's own
+            # disconnect handling elsewhere), so the next request gets a fresh one.
             self.engine = sa.create_engine(url, echo=echo, pool_size=10, max_overflow=20)
 
     @contextmanager
