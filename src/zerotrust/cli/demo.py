@@ -74,16 +74,38 @@ def up(
         stopping = True
 
     signal.signal(signal.SIGTERM, _stop)
+    crashed = False
+    reported = time.monotonic()
     try:
-        while not stopping and stack.alive():
+        while not stopping and not crashed:
+            crashed = not stack.alive()
             time.sleep(0.5)
-    except KeyboardInterrupt:
+            if time.monotonic() - reported > POSTURE_EVERY_S:
+                # The personas' devices report posture as their agents would: a report
+                # older than 70 minutes is stale, and stale posture is untrusted.
+                _report_posture(s.data_dir)
+                reported = time.monotonic()
+    except KeyboardInterrupt:  # Ctrl-C: the normal way out
         pass
     finally:
         console.print("Stopping…")
         stack.stop()
-    if not stopping and not stack.alive():
+    if crashed:
         fail(f"a demo process stopped; see {demo_dir(s.data_dir) / 'logs'}", 1)
+
+
+POSTURE_EVERY_S = 30 * 60
+
+
+def _report_posture(data_dir: Path) -> None:
+    from zerotrust.demo.personas import refresh_posture
+    from zerotrust.service import build_services
+
+    services = build_services(settings())
+    try:
+        refresh_posture(services, data_dir)
+    finally:
+        services.close()
 
 
 def prepare(
@@ -92,7 +114,7 @@ def prepare(
     """Everything before serving: data directory, keys, database, data, people."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from zerotrust.demo.personas import demo_dir, mark_demo, provision
+    from zerotrust.demo.personas import demo_dir, mark_demo, provision, refresh_posture
     from zerotrust.demo.seed import SeedProgress, seed_platform
     from zerotrust.service import build_services
 
@@ -129,6 +151,7 @@ def prepare(
         )
         _train_models(console, demo_dir(data_dir), customers, transactions)
         state = provision(services, data_dir)
+        refresh_posture(services, data_dir)  # a restarted demo's devices report again
         # The customers the AI workloads score each round (they reach data only through
         # the gateway, so they are told whom to score).
         queue = demo_dir(data_dir) / "queue.json"
