@@ -33,7 +33,13 @@ def assertion(key: SigningKey, issuer: str, **overrides: Any) -> str:
 @pytest.fixture
 def platform(services: Services) -> tuple[TestClient, Services, str]:
     issuer = services.tokens.issuer
-    app = create_platform_app(services.vault.records, Jwks(services.tokens.jwks), issuer=issuer)
+    portfolio: list[str] = []
+    app = create_platform_app(
+        services.vault.records,
+        Jwks(services.tokens.jwks),
+        issuer=issuer,
+        portfolio=lambda: portfolio,
+    )
     customer = services.vault.records.create(
         "customer", {"name": "Tracy Taylor", "email": "tracy@example.org"}
     )
@@ -41,6 +47,7 @@ def platform(services: Services) -> tuple[TestClient, Services, str]:
         "transaction",
         {"customer_id": customer.record_id, "amount": "12.50", "currency": "GBP", "merchant": "M"},
     )
+    portfolio.append(customer.record_id)
     return TestClient(app), services, customer.record_id
 
 
@@ -132,3 +139,19 @@ def test_the_service_describes_itself(platform: tuple[TestClient, Services, str]
     client, _services, _cid = platform
     document = client.get("/openapi.json").json()
     assert "/api/transactions/{cid}" in document["paths"]
+
+
+def test_the_fraud_report_counts_what_the_models_concluded_and_names_nobody(
+    platform: tuple[TestClient, Services, str],
+) -> None:
+    client, services, cid = platform
+    headers = {"zt-identity": assertion(services.tokens.signing_key(), services.tokens.issuer)}
+    for score, label in ((0.91, "fraud"), (0.12, "ok"), (0.2, "ok")):
+        body = {"model": "fraud-v1", "subject": "txn_1", "score": score, "label": label}
+        assert client.post(f"/api/model-outputs/{cid}", headers=headers, json=body).is_success
+    report = client.get("/api/reports/fraud-summary", headers=headers).json()
+    assert report["customers"] == 1
+    assert report["customers_flagged"] == 1
+    assert report["outputs"] == {"fraud-v1": {"fraud": 1, "ok": 2}}
+    assert report["mean_score"] == pytest.approx(0.41, abs=1e-4)
+    assert cid not in str(report)

@@ -62,8 +62,10 @@ def up(
     sam = state["people"]["sam"]["id"]
     if samples.get("typical"):
         assign_case(stack.cases, sam, samples["typical"])
-    if (demo_dir(s.data_dir) / "models" / "fraud-v1.json").exists():
-        stack.add_worker("fraud-model")
+    models = demo_dir(s.data_dir) / "models"
+    for model, workload in (("fraud-v1", "fraud-model"), ("credit-v1", "credit-model")):
+        if (models / f"{model}.json").exists():
+            stack.add_worker(workload)
     with console.status("Starting the control plane, the platform API and the gateway…"):
         stack.start()
     _welcome(console, ports, load_state(s.data_dir) or state, samples)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import threading
 import time
@@ -81,9 +82,15 @@ def _problem(status: int, code: str, detail: str) -> JSONResponse:
 
 
 def create_platform_app(
-    records: Records, jwks: Jwks, *, issuer: str, audience: str = AUDIENCE
+    records: Records,
+    jwks: Jwks,
+    *,
+    issuer: str,
+    audience: str = AUDIENCE,
+    portfolio: Callable[[], list[str]] = list,
 ) -> Starlette:
-    """The data API over ``records``, accepting only assertions from ``issuer``."""
+    """The data API over ``records``, accepting only assertions from ``issuer``;
+    ``portfolio`` names the customers the fraud report covers (those the models score)."""
 
     def caller(request: Request) -> dict[str, Any]:
         token = request.headers.get(ASSERTION_HEADER, "")
@@ -170,6 +177,7 @@ def create_platform_app(
             "report": name,
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "requested_by": who.get("name"),
+            **fraud_summary(records, portfolio()),
             "note": "Aggregates only: no customer appears in a report.",
         }
 
@@ -183,6 +191,32 @@ def create_platform_app(
         Route("/openapi.json", _document, methods=["GET"]),  # a description, no data
     ]
     return Starlette(routes=routes)
+
+
+def fraud_summary(records: Records, customers: list[str]) -> dict[str, Any]:
+    """What the models concluded over ``customers``, counted: outputs per model and label,
+    the mean score, the share of customers with a flag. Nobody is named."""
+    by_model: dict[str, dict[str, int]] = {}
+    scores: list[float] = []
+    flagged = 0
+    for cid in customers:
+        try:
+            outputs = records.for_customer("model_output", cid, limit=MAX_ITEMS)
+        except (NotFound, Erased):
+            continue
+        labels = [str(o.fields.get("label", "")) for o in outputs]
+        flagged += "fraud" in labels
+        for output, label in zip(outputs, labels, strict=True):
+            model = by_model.setdefault(str(output.fields.get("model", "")), {})
+            model[label] = model.get(label, 0) + 1
+            with contextlib.suppress(ValueError, TypeError):
+                scores.append(float(output.fields.get("score", "")))
+    return {
+        "customers": len(customers),
+        "customers_flagged": flagged,
+        "outputs": by_model,
+        "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
+    }
 
 
 FEATURE_FIELDS: Final = (
@@ -255,8 +289,19 @@ def main() -> None:  # pragma: no cover - exercised by the demo's process tests
     args = parser.parse_args()
     settings = load_settings()
     services = build_services(settings)
+    queue = settings.data_dir / "demo" / "queue.json"
+
+    def portfolio() -> list[str]:  # the customers the demo's models score
+        try:
+            return [str(c) for c in json.loads(queue.read_text("utf-8"))]
+        except (OSError, ValueError):
+            return []
+
     app = create_platform_app(
-        services.vault.records, Jwks.from_url(args.jwks), issuer=settings.issuer
+        services.vault.records,
+        Jwks.from_url(args.jwks),
+        issuer=settings.issuer,
+        portfolio=portfolio,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
