@@ -72,7 +72,15 @@ FIELD_CLASSES: Final[Mapping[str, str]] = {
     "income": "financial",
     "debt": "financial",
     "employment": "PII",
+    # A transaction's circumstances: where, when, how, and whether it was fraud.
+    "category": "financial",
+    "country": "financial",
+    "occurred_at": "financial",
+    "channel": "financial",
+    "fraud_label": "financial",
 }
+# What a model concluded about a customer is its own class, whatever the field is called.
+KIND_CLASSES: Final[Mapping[str, str]] = {"model_output": "model_output"}
 SAMPLE_ROWS: Final = 200
 _APPROVED: Final[tuple[GrantStatus, ...]] = ("approved",)
 
@@ -151,7 +159,7 @@ class LiveEvidence:
                         kind=spec.name,
                         resource_type=spec.resource_type,
                         field=f.name,
-                        data_class=FIELD_CLASSES.get(f.name, "PII"),
+                        data_class=KIND_CLASSES.get(spec.name, FIELD_CLASSES.get(f.name, "PII")),
                         encrypted=all(_is_envelope(v) for v in values),
                         revealed=f.revealed,
                         sampled=len(values),

@@ -167,3 +167,15 @@ def test_reports_render_and_are_audited(known: Known) -> None:
     last = known.svc.audit_log.read(EntryFilter(action="compliance.report"), reader="test")
     assert [(e.actor, e.resource) for e in last] == [("bob", "report:pci")]
     assert last[0].details["failed"] == ["3.6", "3.7", "8.4", "10.3", "10.7"]
+
+
+def test_model_outputs_and_transaction_circumstances_are_classified(services: Services) -> None:
+    """A model's conclusion about a customer is its own data class; a transaction's
+    where, when and how are financial data, like its amount."""
+    classes = {(f.kind, f.field): f.data_class for f in LiveEvidence(services).classified_fields()}
+    assert classes[("model_output", "score")] == "model_output"
+    assert classes[("model_output", "explanation")] == "model_output"
+    assert classes[("credit_profile", "score")] == "financial"
+    for name in ("category", "country", "occurred_at", "channel", "fraud_label"):
+        assert classes[("transaction", name)] == "financial"
+    assert classes[("customer", "name")] == "PII"

@@ -202,6 +202,14 @@ def test_unknown_fields_are_refused(zc: ZTClient, policy: Policy) -> None:
     assert response.status_code == 422
 
 
+def test_a_lowercase_country_is_refused(zc: ZTClient, policy: Policy) -> None:
+    policy.permit_all()
+    customer = _create(zc)
+    body = {"customer_id": customer["id"], "amount": "1", "currency": "GBP", "merchant": "M"}
+    answer = zc.request("POST", "/v1/records/transactions", json={**body, "country": "gb"})
+    assert answer.status_code == 422
+
+
 def test_transactions_and_credit_profiles(zc: ZTClient, policy: Policy) -> None:
     policy.permit_all()
     customer = _create(zc)
@@ -215,10 +223,16 @@ def test_transactions_and_credit_profiles(zc: ZTClient, policy: Policy) -> None:
             "merchant": "Tea Party Ltd",
             "description": f"paid by {VISA}",
             "pan": VISA,
+            "category": "grocery",
+            "country": "GB",
+            "occurred_at": "2025-03-04T18:25:03Z",
+            "channel": "card_present",
+            "fraud_label": 0,
         },
     )
     assert txn.status_code == 201, txn.text
     assert VISA not in txn.text
+    assert (txn.json()["country"], txn.json()["fraud_label"]) == ("GB", 0)
     assert txn.json()["card_token"] == customer["card_token"]
     by_token = zc.request(
         "GET", "/v1/records/transactions", params={"card_token": customer["card_token"]}

@@ -101,6 +101,11 @@ class TransactionIn(Strict):
     description: str | None = Field(default=None, max_length=2000)
     pan: str | None = Field(default=None, max_length=64)
     card_token: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=64, json_schema_extra=TEXT)
+    country: str | None = Field(default=None, pattern="^[A-Z]{2}$")  # ISO 3166-1 alpha-2
+    occurred_at: str | None = Field(default=None, max_length=40, json_schema_extra=TEXT)
+    channel: str | None = Field(default=None, max_length=32, json_schema_extra=TEXT)
+    fraud_label: int | None = Field(default=None, json_schema_extra={"minimum": 0, "maximum": 1})
 
 
 class CreditProfileIn(Strict):
