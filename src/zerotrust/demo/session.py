@@ -9,6 +9,7 @@ state that ``personas.provision`` wrote.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +17,11 @@ from typing import Any
 
 import httpx
 
-from zerotrust.client import DeviceKey, ZTClient
+from zerotrust.client import DeviceKey, ZTClient, ZTClientError
 from zerotrust.core.errors import NotFound
 from zerotrust.demo.personas import load_state, require_demo, totp_now
+
+TOTP_STEP_S = 30
 
 
 def _state(data_dir: Path) -> dict[str, Any]:
@@ -62,15 +65,8 @@ class Renewing:
 @contextmanager
 def renewing_persona(data_dir: Path, name: str, *, api: str, gateway: str) -> Iterator[Renewing]:
     """Like ``persona_client``, for long runs: the token is refreshed when it expires."""
-    entry = _person(data_dir, name)
-    key = DeviceKey.load(Path(entry["device_key"]))
-    with ZTClient(api, key) as control:
-        control.login(name, entry["password"], totp=lambda: totp_now(entry))
-        gw = via(control, gateway)
-        try:
-            yield Renewing(control, gw)
-        finally:
-            gw.close()
+    with _signed_in(data_dir, name, api=api) as control, _aimed(control, gateway) as gw:
+        yield Renewing(control, gw)
 
 
 def _person(data_dir: Path, name: str) -> dict[str, Any]:
@@ -87,15 +83,41 @@ def persona_client(
 ) -> Iterator[ZTClient]:
     """A gateway client signed in as persona ``name`` (on their own device by default;
     ``device`` signs in from another, as an attacker would)."""
+    with (
+        _signed_in(data_dir, name, api=api, device=device) as control,
+        _aimed(control, gateway) as gw,
+    ):
+        yield gw
+
+
+@contextmanager
+def _signed_in(
+    data_dir: Path, name: str, *, api: str, device: DeviceKey | None = None
+) -> Iterator[ZTClient]:
+    """The control-plane client of persona ``name``, signed in with password and TOTP.
+
+    Each TOTP code is accepted once: if this step's code was just spent (by a scenario,
+    another client), wait for the next step, as a person would, and try once more."""
     entry = _person(data_dir, name)
     key = device or DeviceKey.load(Path(entry["device_key"]))
     with ZTClient(api, key) as control:
-        control.login(name, entry["password"], totp=lambda: totp_now(entry))
-        gw = via(control, gateway)
         try:
-            yield gw
-        finally:
-            gw.close()
+            control.login(name, entry["password"], totp=lambda: totp_now(entry))
+        except ZTClientError as exc:
+            if exc.code != "otp_already_used":
+                raise
+            time.sleep(TOTP_STEP_S - time.time() % TOTP_STEP_S + 0.5)
+            control.login(name, entry["password"], totp=lambda: totp_now(entry))
+        yield control
+
+
+@contextmanager
+def _aimed(control: ZTClient, base_url: str) -> Iterator[ZTClient]:
+    gw = via(control, base_url)
+    try:
+        yield gw
+    finally:
+        gw.close()
 
 
 @contextmanager
@@ -111,8 +133,5 @@ def workload_client(
     client_key = DeviceKey.load(Path(entry["client_key"]))
     with ZTClient(api, host) as control:
         control.workload_login(name, client_key.key, scope=scope or entry["purposes"][0])
-        gw = via(control, gateway)
-        try:
+        with _aimed(control, gateway) as gw:
             yield gw
-        finally:
-            gw.close()
