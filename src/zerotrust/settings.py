@@ -48,6 +48,9 @@ class Settings:
     alert_syslog: str = ""  # host:port: alerts as RFC 5424 syslog carrying CEF over UDP
     log_level: str = "info"
     demo: bool = False
+    # The console answers only requests the gateway forwarded (console/via_gateway.py);
+    # false serves it straight from the control plane, for development without a gateway.
+    console_via_gateway: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

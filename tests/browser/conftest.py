@@ -1,10 +1,13 @@
-"""Fixtures for driving the console in a real Chromium: a live server and a browser.
+"""Fixtures for driving the console in a real Chromium: a live deployment and a browser.
 
-The server is the real control plane (``create_app``) under uvicorn on 127.0.0.1 at an
-ephemeral port, served as ``http://localhost:<port>`` — a secure context, so WebAuthn
-works, with the RP ID ``localhost``. It runs in this process, so a test can set up state
-through the services and check what the browser did. The browser is Debian's Chromium
-driven by Playwright (no browser download), with a virtual WebAuthn authenticator.
+The deployment is the real control plane (``create_app``) and the real gateway in front
+of it, as ``zt demo up`` runs them, each under uvicorn on 127.0.0.1 at an ephemeral port.
+The browser reaches the console only through the gateway, as ``http://localhost:<port>``
+— a secure context, so WebAuthn and service workers work, with the RP ID ``localhost``;
+the control plane answers console requests that did not come through the gateway with
+403. Both run in this process, so a test can set up state through the services and check
+what the browser did. The browser is Debian's Chromium driven by Playwright (no browser
+download), with a virtual WebAuthn authenticator.
 
 Without ``/usr/bin/chromium`` these tests are skipped, except in CI (``CI=true``), where
 a missing browser fails them.
@@ -14,19 +17,19 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from tests.support.gateway import free_port, serve_in_thread
 from zerotrust.api.app import create_app
 from zerotrust.crypto.encoding import b64url_encode
+from zerotrust.demo.stack import CONSOLE_UPSTREAM, console_routes
+from zerotrust.gateway.app import create_gateway
+from zerotrust.gateway.routes_file import parse_config
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
 from zerotrust.settings import Settings
@@ -56,8 +59,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @dataclass
 class LiveServer:
-    base: str
+    base: str  # the gateway, as the browser reaches it
     services: Services
+    control_plane: str  # the console's upstream, which refuses the browser
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +78,13 @@ def live_server(
     tmp_path_factory: pytest.TempPathFactory, chromium_path: Path
 ) -> Iterator[LiveServer]:
     data = tmp_path_factory.mktemp("console-live")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    base = f"http://localhost:{port}"
+    cp_port, gw_port = free_port(), free_port()
+    base, control_plane = f"http://localhost:{gw_port}", f"http://127.0.0.1:{cp_port}"
     (data / "detect.yaml").write_text(DETECT_CONFIG)
     settings = Settings(
         data_dir=data,
         root_key=b64url_encode(secrets.token_bytes(32)),
-        issuer=base,
+        issuer=control_plane,
         origins=(base,),
         rp_id="localhost",
         device_auto_approve=True,
@@ -91,27 +92,21 @@ def live_server(
         log_level="warning",
     )
     svc = build_services(settings, hashing=PasswordHashing(memory_kib=1024, time_cost=1))
-    config = uvicorn.Config(
-        create_app(svc),
-        log_level="warning",
-        ws="none",
-        lifespan="on",
-        timeout_graceful_shutdown=1,
+    routes = parse_config(
+        {
+            "listen": {"public_origins": [base]},
+            "upstreams": {CONSOLE_UPSTREAM: {"url": control_plane}},
+            "routes": console_routes(),
+        }
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("the console server did not start")
-        time.sleep(0.05)
+    gateway = create_gateway(svc, svc.pdp, routes)
     try:
-        yield LiveServer(base, svc)
+        with (
+            serve_in_thread(create_app(svc), port=cp_port, gateway=False),
+            serve_in_thread(gateway, port=gw_port),
+        ):
+            yield LiveServer(base, svc, control_plane)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         svc.close()
 
 

@@ -16,6 +16,7 @@ import pyotp
 import pytest
 
 from tests.browser.conftest import LiveServer
+from zerotrust.audit.interfaces import EntryFilter
 from zerotrust.client import DeviceKey, ZTClient
 from zerotrust.core.errors import AuthenticationFailed
 from zerotrust.core.events import SecurityEvent
@@ -155,7 +156,7 @@ def _enrol(page: Any, secret: str) -> None:
 def _agent(live: LiveServer, admin: Principal) -> ZTClient:
     """Ada's device agent: signed in (recovery code), enrolled with healthy posture."""
     codes = live.services.admin.new_recovery_codes(admin, actor="test")
-    zc = ZTClient(live.base, DeviceKey.generate())
+    zc = ZTClient(live.control_plane, DeviceKey.generate())
     zc.login("ada", PASSWORD, recovery_code=codes[0])
     zc.enroll("ada-laptop", _healthy())
     return zc
@@ -173,8 +174,40 @@ def _sign_in(page: Any, agent: ZTClient, shots: Path) -> None:
     page.wait_for_url("**/console/")
 
 
+def _only_through_the_gateway(page: Any, browser: Any, live: LiveServer) -> None:
+    """Every page load is signed by the service worker with the session's key; the cookie
+    alone, in another browser, gets the sign-in page; the control plane refuses all."""
+    assert page.evaluate("navigator.serviceWorker.controller !== null")
+    before = len(_gateway_decisions(live))
+    page.goto("/console/principals")
+    page.get_by_role("heading", name="Principals").first.wait_for()
+    assert len(_gateway_decisions(live)) > before  # the load was a gateway decision
+    thief = browser.new_context(base_url=live.base)
+    try:
+        thief.add_cookies(page.context.cookies())
+        stolen = thief.new_page()
+        stolen.goto("/console/principals")
+        assert "/console/signin?next=/console/principals&why=" in stolen.url
+    finally:
+        thief.close()
+    direct = page.request.get(f"{live.control_plane}/console/principals")
+    assert direct.status == 403
+    assert direct.json()["code"] == "gateway_required"
+
+
+def _gateway_decisions(live: LiveServer) -> list[Any]:
+    log = live.services.audit_log
+    assert log is not None
+    found = log.read(EntryFilter(action="authz.decision"), reader="test")
+    return [e for e in found if e.to_dict()["resource"] == "Report:console"]
+
+
 def test_console_end_to_end(
-    page: Any, live_server: LiveServer, shots: Path, monkeypatch: pytest.MonkeyPatch
+    page: Any,
+    browser: Any,
+    live_server: LiveServer,
+    shots: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     svc = live_server.services
     admin = svc.admin.create_user(
@@ -188,6 +221,7 @@ def test_console_end_to_end(
     _enrol(page, secret)
     with _agent(live_server, admin) as agent:
         _sign_in(page, agent, shots)
+    _only_through_the_gateway(page, browser, live_server)
     _background(live_server)
     _, suspect_session = _suspect_session(live_server)
     time.sleep(1.0)  # a second second of decisions on the chart

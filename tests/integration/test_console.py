@@ -72,7 +72,14 @@ def product(
         "    - {action: alert}\n"
     )
     svc = build_services(
-        replace(settings, device_auto_approve=True, detect_config=str(detect)),
+        # These tests drive the console without a gateway in front (the development
+        # setting); test_console_gateway.py drives it through one.
+        replace(
+            settings,
+            device_auto_approve=True,
+            detect_config=str(detect),
+            console_via_gateway=False,
+        ),
         clock=clock,
         hashing=fast_hashing,
     )

@@ -210,3 +210,25 @@ def test_the_scenarios_pass_again_on_the_same_demo(
     # Fresh attacker addresses and accounts each run; locks, blocks and cases undone.
     verdicts, _ = _run_all(*running_demo, tmp_path / "again.json")
     assert [v["verdict"] for v in verdicts] == ["PASS"] * len(names())
+
+
+# --- the console, as the demo serves it --------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_demo_serves_the_console_only_through_the_gateway(
+    running_demo: tuple[Path, Ports],
+) -> None:
+    import httpx
+
+    _, ports = running_demo
+    with httpx.Client(timeout=10, follow_redirects=False) as http:
+        gateway = f"http://127.0.0.1:{ports.gateway}"
+        assert http.get(f"{gateway}/console/signin").status_code == 200
+        assert http.get(f"{gateway}/console/sw.js").status_code == 200
+        page = http.get(f"{gateway}/console/", headers={"Accept": "text/html"})
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/console/signin?next=/console/")
+        direct = http.get(f"{ports.api_url}/console/signin")
+        assert direct.status_code == 403
+        assert direct.json()["code"] == "gateway_required"

@@ -227,8 +227,9 @@ def _welcome(console: Any, ports: Any, state: dict[str, Any], samples: dict[str,
     customer = samples.get("typical", "<customer id>")
     console.print(
         Panel.fit(
-            f"control plane  {ports.api_url}   (API docs /docs, console /console)\n"
+            f"control plane  {ports.api_url}   (API docs /docs)\n"
             f"gateway        {ports.gateway_url}   (the only way to the platform's data)\n"
+            f"console        http://localhost:{ports.gateway}/console/   (through the gateway)\n"
             f"platform API   {ports.platform_url}   (refuses anything not from the gateway)\n\n"
             f"Try:  zt demo as fiona GET /api/transactions/{customer}\n"
             f"      zt demo as dara GET /api/customers/{customer}    (denied: no raw PII)\n"

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +22,7 @@ from zerotrust.console.guard import Guard
 from zerotrust.console.metrics import DecisionMeter, RecentEvents, SignInCounter
 from zerotrust.console.runtime import HERE, Console, ConsoleConfig, build_env, console
 from zerotrust.console.state import PendingStore, SourceLimiter
+from zerotrust.console.via_gateway import GatewayOnly
 from zerotrust.console.views import (
     access,
     alerts,
@@ -181,11 +182,28 @@ def signin_page(request: Request) -> Response:
     target = request.query_params.get("next", "/console/")
     if not target.startswith("/console/") or target.startswith("//"):
         target = "/console/"  # never an open redirect
+    if c.svc.settings.console_via_gateway:
+        # Behind the gateway a live cookie is not enough to go on: the gateway wants a
+        # proof by the browser key too, and may have sent the browser here for want of
+        # one. The page decides (it knows whether this browser holds the key), unless the
+        # gateway sent it here (``why``), when it asks for a new sign-in.
+        why = request.query_params.get("why", "")[:64]
+        return c.render(request, "signin.html", None, next_url=target, resume=not why, why=why)
     try:
         c.guard.signed_in(request)
         return RedirectResponse(target, status_code=303)
     except NotSignedIn:
         return c.render(request, "signin.html", None, next_url=target)
+
+
+def service_worker(request: Request) -> Response:
+    """The worker that signs every console request with the session's browser key (its
+    scope is ``/console/``, the folder it is served from)."""
+    return FileResponse(
+        HERE / "static" / "sw.js",
+        media_type="text/javascript",
+        headers={"cache-control": "no-cache"},
+    )
 
 
 def enrol_page(request: Request) -> Response:
@@ -199,6 +217,7 @@ def _routes() -> list[Route | Mount]:
         Route("/events", overview.stream),
         Route("/signin", signin_page),
         Route("/enrol", enrol_page),
+        Route("/sw.js", service_worker),
         Route("/signin/options", passkeys.signin_options, methods=post),
         Route("/signin/verify", passkeys.signin_verify, methods=post),
         Route("/signin/complete", passkeys.signin_complete, methods=post),
@@ -256,6 +275,7 @@ def create_console(services: Services, config: ConsoleConfig | None = None) -> S
         routes=_routes(),
         exception_handlers={ZTError: zt_error, HTTPException: http_error, Exception: unexpected},
     )
+    app.add_middleware(GatewayOnly, services=services)
     app.add_middleware(SecurityHeaders)
     app.state.console = state
     app.state.services = services  # the device agent's /link request authenticates as for /v1

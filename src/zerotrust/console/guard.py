@@ -1,6 +1,7 @@
 """The checks every console request passes: a live session, the PDP, and — for anything
 that changes state — the CSRF token, a same-origin request and a proof of possession of
-the browser key the session is bound to.
+the browser key the session is bound to (checked here, or by the gateway in front: see
+``via_gateway``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from zerotrust.console.errors import ActionRejected, NotSignedIn
 from zerotrust.console.gates import PAGES, Gate, choose
 from zerotrust.console.metrics import DecisionMeter
 from zerotrust.console.sessions import csrf_token, resolve, session_handle
+from zerotrust.console.via_gateway import asserted
 from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.errors import NotFound, ZTError
 from zerotrust.crypto.dpop import DpopInvalid, DpopProof, canonical_htu
@@ -36,8 +38,10 @@ class Signed:
 
 
 def client_info(request: Request) -> ClientInfo:
-    """The socket peer (forwarded headers are the gateway's business) and user agent."""
-    host = request.client.host if request.client else None
+    """The client address the gateway vouched for (its assertion), else the socket peer —
+    never a forwarded header — and the user agent."""
+    via = asserted(request)
+    host = via.client_ip if via else (request.client.host if request.client else None)
     return ClientInfo(src_ip=host, user_agent=request.headers.get("user-agent", "")[:512] or None)
 
 
@@ -57,12 +61,24 @@ class Guard:
             ctx = resolve(self.svc, handle)
         except SessionInvalid as exc:
             raise NotSignedIn(exc.reason) from None
+        via = asserted(request)
+        if via is not None and via.session_id not in (None, ctx.session.id):
+            raise NotSignedIn("session_mismatch")  # the gateway verified another session
         return Signed(ctx, csrf_token(handle or ""))
+
+    def through_session_route(self, request: Request) -> None:
+        """Behind the gateway, pages come only through a route that verified the session
+        (never a public one, whatever the routes file says)."""
+        if self.svc.settings.console_via_gateway:
+            via = asserted(request)
+            if via is None or via.session_id is None:
+                raise NotSignedIn("no_verified_session")
 
     # -- may they ----------------------------------------------------------------------
 
     def view(self, request: Request, page: str, resource_id: str | None = None) -> Signed:
         """A signed-in caller the PDP lets see ``page``; raises otherwise."""
+        self.through_session_route(request)
         signed = self.signed_in(request)
         gate = choose(PAGES[page], signed.ctx.principal.roles)
         self.authorize(signed.ctx, gate, resource_id)
@@ -115,6 +131,11 @@ class Guard:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), signed.csrf.encode()):
             raise ActionRejected("csrf_token_mismatch")
+        via = asserted(request)
+        if via is not None and via.session_id == signed.ctx.session.id:
+            # The gateway verified this request's proof by the session's key (and spent
+            # its ``jti``); it does not forward the proof, so it cannot be checked twice.
+            return signed
         self.proof(request, expected_jkt=signed.ctx.session.jkt or "")
         return signed
 

@@ -18,20 +18,18 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from zerotrust.core.ids import token_digest
 from zerotrust.crypto.encoding import b64url_encode
 from zerotrust.identity.models import ClientInfo, Principal
-from zerotrust.identity.sessions import TOUCH_INTERVAL_S, AuthContext, SessionInvalid
+from zerotrust.identity.sessions import BROWSER_COOKIE, SECURE_BROWSER_COOKIE, AuthContext
 from zerotrust.service import Services
 
-COOKIE: Final = "ztc"
-SECURE_COOKIE: Final = "__Host-ztc"  # RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain
+COOKIE: Final = BROWSER_COOKIE
+SECURE_COOKIE: Final = SECURE_BROWSER_COOKIE
 PENDING_COOKIE: Final = "ztc_pending"
 # A passkey with user verification is a multi-factor cryptographic authenticator
 # (NIST SP 800-63B §5.1.9); amr values from RFC 8176.
 PASSKEY_AAL: Final = 3
 PASSKEY_AMR: Final = ("hwk", "user", "mfa")
-MAX_HANDLE: Final = 256
 
 
 def open_session(
@@ -50,23 +48,7 @@ def open_session(
 
 def resolve(svc: Services, handle: str | None) -> AuthContext:
     """The live session and principal behind a cookie, or ``SessionInvalid``."""
-    if not handle or len(handle) > MAX_HANDLE:
-        raise SessionInvalid("no_session")
-    stored = svc.sessions.sessions.refresh_token(token_digest(handle))
-    now = svc.clock.now()
-    # A used handle means the pair rotated at the token endpoint: this cookie is over.
-    if stored is None or stored.used_at is not None or stored.expires_at <= now:
-        raise SessionInvalid("session_unknown")
-    session = svc.sessions.sessions.get(stored.session_id)
-    if session is None:
-        raise SessionInvalid("session_unknown")
-    svc.sessions.check_live(session)
-    principal = svc.principals.get(session.principal_id)
-    if principal is None or not principal.active or principal.kind != "user":
-        raise SessionInvalid("principal_disabled")
-    if now - session.last_seen_at >= TOUCH_INTERVAL_S:
-        svc.sessions.sessions.touch(session.id, now=now)
-    return AuthContext(principal, replace(session, last_seen_at=now), {})
+    return svc.sessions.resume(handle or "")
 
 
 def csrf_token(handle: str) -> str:

@@ -1,8 +1,9 @@
 """The running demo: the control-plane API, the gateway and the platform's data API, each
 its own process on 127.0.0.1, started in order and stopped together.
 
-    control plane  http://127.0.0.1:8000   sign-in, devices, audit, console (/console)
-    gateway        http://127.0.0.1:8080   the only way to the platform's data
+    control plane  http://127.0.0.1:8000   sign-in, devices, audit; the console behind the gateway
+    gateway        http://127.0.0.1:8080   the only way to the platform's data and the console
+                                           (http://localhost:8080/console/)
     platform API   http://127.0.0.1:8081   answers the gateway's identity assertion only
 """
 
@@ -24,6 +25,7 @@ import yaml
 from zerotrust.core.errors import ZTError
 
 PLATFORM_UPSTREAM: Final = "platform"
+CONSOLE_UPSTREAM: Final = "console"  # the console verifies assertions for this audience
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,41 @@ class Ports:
     def platform_url(self) -> str:
         return f"http://127.0.0.1:{self.platform}"
 
+    @property
+    def console_origins(self) -> tuple[str, ...]:
+        """Where a browser reaches the console: ``localhost``, the passkeys' RP ID."""
+        return (f"http://localhost:{self.gateway}", self.gateway_url)
+
+
+def console_routes(upstream: str = CONSOLE_UPSTREAM) -> list[dict[str, Any]]:
+    """The security console's routes (docs/console.md): the ways in to a session are
+    public, everything else needs the browser session and a proof by its key, and the
+    PDP's ``read Report::"console"`` (the console decides each page and action again)."""
+    entry = {"upstream": upstream, "auth": "public", "methods": {"GET": "read", "POST": "read"}}
+    resource = {"type": "Report", "id": "console"}
+    return [
+        *(
+            {"name": f"console-{name}", "prefix": f"/console/{name}", **entry, "resource": resource}
+            for name in ("signin", "enrol", "stepup", "static")
+        ),
+        {
+            "name": "console-worker",
+            "prefix": "/console/sw.js",
+            **entry,
+            "methods": {"GET": "read"},
+            "resource": resource,
+        },
+        {
+            "name": "console",
+            "prefix": "/console",
+            "upstream": upstream,
+            "auth": "session",
+            "signin": "/console/signin",
+            "methods": {"GET": "read", "POST": "read"},
+            "resource": resource,
+        },
+    ]
+
 
 def gateway_routes(ports: Ports) -> dict[str, Any]:
     """The routes file for the platform (docs/gateway.md), as a mapping."""
@@ -54,13 +91,16 @@ def gateway_routes(ports: Ports) -> dict[str, Any]:
         "$.items[*].card_token": "pan",
     }
     return {
-        "listen": {"public_origins": [ports.gateway_url]},
+        "listen": {"public_origins": list(ports.console_origins)},
         "rate_limits": {
             "per_principal": {"requests": 1200, "window_s": 60},
             "per_address": {"requests": 6000, "window_s": 60},
         },
         "identity": {"timezone": "Europe/London"},
-        "upstreams": {PLATFORM_UPSTREAM: {"url": ports.platform_url}},
+        "upstreams": {
+            PLATFORM_UPSTREAM: {"url": ports.platform_url},
+            CONSOLE_UPSTREAM: {"url": ports.api_url},
+        },
         "routes": [
             {
                 "name": "customers",
@@ -116,6 +156,7 @@ def gateway_routes(ports: Ports) -> dict[str, Any]:
                 "methods": {"GET": "read"},
                 "resource": {"type": "Report", "id": "{1}"},
             },
+            *console_routes(),
         ],
     }
 
@@ -184,6 +225,11 @@ class Stack:
         # machine: in the demo, the control plane takes X-Forwarded-For from loopback.
         self.env.setdefault("ZT_TRUSTED_PROXIES", "127.0.0.1")
         self.env.setdefault("ZT_DETECT_CONFIG", str(write_detect_config(folder)))
+        # The console is served through the gateway: passkeys and proofs name its origin.
+        self.env.setdefault(
+            "ZT_ORIGINS", ",".join((f"http://localhost:{ports.api}", *ports.console_origins))
+        )
+        self.env.setdefault("ZT_CONSOLE_VIA_GATEWAY", "true")
         routes, cases = write_configs(folder, ports)
         self.cases = cases
         py = sys.executable

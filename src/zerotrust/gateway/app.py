@@ -18,13 +18,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
+from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope, Send
 
 from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.events import QueuedSink
 from zerotrust.core.ids import new_id
 from zerotrust.crypto.dpop import canonical_htu
-from zerotrust.gateway import replies
+from zerotrust.gateway import browser, replies
 from zerotrust.gateway.assertion import AssertionSigner
 from zerotrust.gateway.canonical import BadPath, canonical_path, encode_path
 from zerotrust.gateway.chain import Decider, RequestFacts, Verdict, VerificationChain
@@ -51,6 +52,7 @@ from zerotrust.gateway.reporting import (
     withheld_record,
 )
 from zerotrust.gateway.tls import hsts_value
+from zerotrust.identity.sessions import BROWSER_COOKIE, SECURE_BROWSER_COOKIE
 from zerotrust.service import Services
 from zerotrust.vault.errors import ObligationUnfulfilled
 from zerotrust.vault.masking import Tokenizer
@@ -64,8 +66,11 @@ PURPOSE_HEADER: Final = b"zt-purpose"
 # Bodies above this are filtered in a worker thread, not on the event loop.
 INLINE_FILTER_BYTES: Final = 256 * 1024
 _PICKED: Final = frozenset(
-    {b"host", b"authorization", b"dpop", b"x-forwarded-for", b"user-agent", PURPOSE_HEADER}
-)
+    {
+        b"host", b"authorization", b"dpop", b"x-forwarded-for", b"user-agent", b"cookie",
+        b"accept", b"sec-fetch-mode", PURPOSE_HEADER,
+    }
+)  # fmt: skip
 _OUTCOME_STATUS: Final = {"deny": 403, "rate_limited": 429, "unavailable": 503}
 
 
@@ -243,12 +248,17 @@ class Gateway:
             dpop=tuple(picked.get(b"dpop", ())),
             purpose=_first_text(picked.get(PURPOSE_HEADER)),
             user_agent=ex.user_agent,
+            session_handle=_session_cookie(picked, https=scope.get("scheme") == "https")
+            if route.auth == "session"
+            else None,
         )
         verdict = ex.verdict = await self._verify(facts)
         self.metrics.decision(verdict.outcome, verdict.reason)
         self.metrics.stages(verdict.stages)
-        if verdict.outcome == "allow":
+        if verdict.outcome in ("allow", "public"):
             return await self._forward(scope, facts, verdict, body, ex)
+        if route.auth == "session" and _navigation(picked):
+            return browser.refusal(verdict, route, facts.path, cid)
         return _refusal(verdict, cid)
 
     async def _verify(self, facts: RequestFacts) -> Verdict:
@@ -280,22 +290,29 @@ class Gateway:
         self, scope: Scope, facts: RequestFacts, verdict: Verdict, body: bytes, ex: Exchange
     ) -> Reply:
         auth, decision, route = verdict.auth, verdict.decision, facts.route
-        if auth is None or decision is None:  # an allow always carries both; refuse if not
+        public = verdict.outcome == "public" and route.auth == "public"
+        if not public and (auth is None or decision is None):  # an allow carries both
             return problem(503, "service_unavailable", facts.correlation_id)
+        obligations = decision.obligations if decision is not None else ()
         started = time.perf_counter()
         extra = {
             self.assertion_header: self.signer.sign(
-                auth,
+                None if public else auth,
                 device_id=verdict.device_id,
                 audience=route.upstream.assertion_audience,
                 correlation_id=facts.correlation_id,
+                client_ip=facts.client_ip,
             ).encode("ascii"),
             b"x-forwarded-for": facts.client_ip.encode("latin-1"),
             b"x-forwarded-proto": str(scope.get("scheme", "http")).encode("latin-1"),
             b"x-correlation-id": facts.correlation_id.encode("ascii"),
         }
+        if public and len(facts.dpop) == 1:
+            # Nothing here verified the proof: it is the upstream's to check (a sign-in
+            # ceremony binding a new browser key), so it goes along, unspent.
+            extra[b"dpop"] = facts.dpop[0]
         headers = scope["headers"]
-        if decision.obligations:  # the body must be readable to be filtered
+        if obligations:  # the body must be readable to be filtered
             headers = [(k, v) for k, v in headers if k != b"accept-encoding"]
             extra[b"accept-encoding"] = b"identity"
         try:
@@ -316,7 +333,7 @@ class Gateway:
         ex.upstream_status = answer.status
         started = time.perf_counter()
         try:
-            content, ex.records = await self._filter(answer, decision.obligations, route)
+            content, ex.records = await self._filter(answer, obligations, route)
         except ObligationUnfulfilled:
             self.metrics.withheld.inc()
             self._in_background(self._audit_quietly, withheld_record(facts, verdict))
@@ -422,6 +439,25 @@ def _pick(headers: list[tuple[bytes, bytes]]) -> dict[bytes, list[bytes]]:
         if name in _PICKED:
             picked.setdefault(name, []).append(value)
     return picked
+
+
+def _session_cookie(picked: dict[bytes, list[bytes]], *, https: bool) -> str | None:
+    """The browser session's handle from the ``Cookie`` header(s): ``__Host-ztc`` over
+    https (the prefix guarantees a Secure, host-only cookie), ``ztc`` over http."""
+    name = SECURE_BROWSER_COOKIE if https else BROWSER_COOKIE
+    for header in picked.get(b"cookie", ()):
+        value = cookie_parser(header.decode("latin-1")).get(name)
+        if value:
+            return value
+    return None
+
+
+def _navigation(picked: dict[bytes, list[bytes]]) -> bool:
+    """A browser asking for a page (rather than a script's ``fetch``): answered with a
+    redirect to sign in, or a page, instead of a problem document."""
+    if picked.get(b"sec-fetch-mode", [b""])[0] == b"navigate":
+        return True
+    return picked.get(b"accept", [b""])[0].startswith(b"text/html")
 
 
 def _host(value: bytes) -> str:

@@ -3,9 +3,9 @@
 The upstream never sees the client's access token or DPoP proof (a compromised service
 could replay them); it gets a short-lived JWT (``typ: zt-identity+jwt``) signed with the
 token issuer's current key and verifiable with the published JWKS, naming the principal,
-its roles, the device, the AAL and the correlation id, with ``aud`` set to the upstream so
-an assertion for one service is useless at another. The header carrying it is stripped
-from every client request first: only the gateway can set it.
+its roles, the device, the AAL, the client address and the correlation id, with ``aud``
+set to the upstream so an assertion for one service is useless at another. The header
+carrying it is stripped from every client request first: only the gateway can set it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from zerotrust.identity.sessions import AuthContext
 from zerotrust.identity.tokens import ALGORITHMS, TokenIssuer
 
 ASSERTION_TYP: Final = "zt-identity+jwt"
+ANONYMOUS: Final = "anonymous"
 
 
 class AssertionSigner:
@@ -29,26 +30,41 @@ class AssertionSigner:
         self.ttl_s = ttl_s
 
     def sign(
-        self, auth: AuthContext, *, device_id: str | None, audience: str, correlation_id: str
+        self,
+        auth: AuthContext | None,
+        *,
+        device_id: str | None,
+        audience: str,
+        correlation_id: str,
+        client_ip: str,
     ) -> str:
+        """The assertion for one forwarded request. ``auth`` is None on a public route:
+        the upstream still learns that the request came through the gateway, from which
+        client address, but no identity (``sub: anonymous``, no ``sid``)."""
         now = int(self.clock.now())
-        principal, session = auth.principal, auth.session
         claims: dict[str, Any] = {
             "iss": self.tokens.issuer,
             "aud": audience,
-            "sub": principal.id,
-            "name": principal.name,
-            "ptype": principal.kind,
-            "roles": list(principal.roles),
-            "aal": session.aal,
-            "amr": list(session.amr),
-            "sid": session.id,
-            "device_id": device_id,
+            "ip": client_ip,
             "cid": correlation_id,
             "iat": now,
             "exp": now + self.ttl_s,
             "jti": correlation_id,
         }
+        if auth is None:
+            claims.update(sub=ANONYMOUS, ptype=ANONYMOUS, roles=[], aal=0, amr=[])
+        else:
+            principal, session = auth.principal, auth.session
+            claims.update(
+                sub=principal.id,
+                name=principal.name,
+                ptype=principal.kind,
+                roles=list(principal.roles),
+                aal=session.aal,
+                amr=list(session.amr),
+                sid=session.id,
+                device_id=device_id,
+            )
         return encode_jwt(claims, self.tokens.signing_key(), typ=ASSERTION_TYP)
 
 

@@ -5,8 +5,9 @@ end and a back end can never disagree about which resource was asked for. From t
 request target: percent-escapes are decoded exactly once; ``%2f`` (an encoded slash),
 ``%5c`` (an encoded backslash), ``%00`` and ``%25`` (an encoded percent sign, i.e. double
 encoding such as ``%252e``) are refused rather than guessed at; ``;params`` are dropped
-from each segment (``..;/`` is a known Tomcat bypass); empty and ``.`` segments vanish;
-``..`` removes the previous segment and never climbs above the root (RFC 3986 §5.2.4).
+from each segment (``..;/`` is a known Tomcat bypass); empty and ``.`` segments vanish
+(but a trailing slash is kept, once); ``..`` removes the previous segment and never
+climbs above the root (RFC 3986 §5.2.4).
 Anything outside printable ASCII after decoding is refused. Route matching then compares
 prefixes case-insensitively, so ``/ADMIN`` reaches the ``/admin`` route and its policy.
 """
@@ -86,7 +87,8 @@ def _decode_once(text: str) -> str:
 
 def _remove_dot_segments(path: str) -> str:
     kept: list[str] = []
-    for segment in path.split("/"):
+    segments = path.split("/")
+    for segment in segments:
         bare = segment.split(";", 1)[0]
         if bare in ("", "."):
             continue
@@ -95,7 +97,11 @@ def _remove_dot_segments(path: str) -> str:
                 kept.pop()
             continue
         kept.append(bare)
-    return "/" + "/".join(kept)
+    # A trailing slash names another resource (``/console/`` is a folder's index,
+    # ``/console`` a redirect to it), so it is kept, once; as are the ones ``.`` and
+    # ``..`` leave at the end (RFC 3986 §5.2.4).
+    folder = kept and segments[-1].split(";", 1)[0] in ("", ".", "..")
+    return "/" + "/".join(kept) + ("/" if folder else "")
 
 
 def encode_path(path: str) -> str:

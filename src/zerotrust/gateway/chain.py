@@ -2,12 +2,14 @@
 
 ``verify`` takes what the edge already checked (framing, canonical path, route, client
 address) and answers a ``Verdict``; it never raises. In order: the source address's rate
-limit; exactly one ``Authorization: DPoP`` token and one ``DPoP`` proof, verified over this
-method and canonical URL with a single-use ``jti``; the token and its live session, bound
-to the proof's key; the principal's rate limit; the device whose key signed the proof,
-with its posture trust; the context; the PDP; and the audit entry. The audit entry is
-written before anything is forwarded, so an access that cannot be audited does not
-happen (PCI DSS 10.7.2).
+limit; exactly one ``DPoP`` proof, verified over this method and canonical URL with a
+single-use ``jti``, and the credential it is bound to — an ``Authorization: DPoP`` token
+(``dpop`` routes) or a browser session's cookie (``session`` routes) — and its live
+session; the principal's rate limit; the device (the one whose key signed the proof, or
+the enrolled device a browser session was linked to), with its posture trust; the
+context; the PDP; and the audit entry. A ``public`` route stops after the address's
+rate limit: there is nobody to verify. The audit entry is written before anything is
+forwarded, so an access that cannot be audited does not happen (PCI DSS 10.7.2).
 
 Fail closed: an ``AuthenticationFailed`` is a 401, a limit a 429, and *any other*
 exception — a database or Redis that is down, a PDP that raises, a bug — is an
@@ -25,7 +27,7 @@ from typing import Any, Final, Literal, Protocol
 
 from zerotrust.core.auditing import AuditRecord, AuditRecorder
 from zerotrust.core.clock import Clock
-from zerotrust.core.errors import AuthenticationFailed, RateLimited, ZTError
+from zerotrust.core.errors import AuthenticationFailed, NotFound, RateLimited, ZTError
 from zerotrust.devices.models import Device, Trust
 from zerotrust.devices.registry import DeviceRegistry
 from zerotrust.gateway.cache import CachedDevices, CachedPrincipals, VerifiedTokens
@@ -40,7 +42,9 @@ from zerotrust.service import Services
 
 log = logging.getLogger("zerotrust.gateway")
 
-Outcome = Literal["allow", "deny", "step_up", "unauthenticated", "rate_limited", "unavailable"]
+Outcome = Literal[
+    "allow", "public", "deny", "step_up", "unauthenticated", "rate_limited", "unavailable"
+]
 # PDP reasons that mean "the decision point failed", answered 503 rather than 403.
 UNAVAILABLE_REASONS: Final = frozenset({PDP_ERROR, PDP_TIMEOUT})
 
@@ -55,6 +59,8 @@ class DeviceTrust(Protocol):
     """The device registry's view (``devices.registry.DeviceRegistry``)."""
 
     def trust_for_key(self, jkt: str) -> tuple[Device | None, Trust]: ...
+
+    def get(self, device_id: str) -> Device: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,7 @@ class RequestFacts:
     dpop: tuple[bytes, ...] = ()
     purpose: str | None = None
     user_agent: str | None = None
+    session_handle: str | None = None  # a browser session's cookie (``session`` routes)
 
 
 @dataclass(slots=True)
@@ -205,22 +212,22 @@ class VerificationChain:
     def _verify(self, facts: RequestFacts, stages: _Stages) -> Verdict:
         self.limiter.check_address(facts.client_ip)
         stages.mark("ratelimit")
-        token = dpop_access_token([v.decode("latin-1") for v in facts.authorization])
+        if facts.route.auth == "public":
+            return Verdict("public", "public_route")
         proofs = facts.dpop
         if len(proofs) > 1:
             raise TokenMissing("multiple_proofs")
-        proof = self.dpop.verify(
-            proofs[0].decode("latin-1") if proofs else None,
-            method=facts.method,
-            urls=self.htu_urls(facts.path),
-            access_token=token,
-        )
-        auth = stages.auth = self.sessions.authenticate(token, jkt=proof.jkt)
+        proof_text = proofs[0].decode("latin-1") if proofs else None
+        urls = self.htu_urls(facts.path)
+        if facts.route.auth == "session":
+            auth = stages.auth = self._browser_session(facts, proof_text, urls)
+        else:
+            token = dpop_access_token([v.decode("latin-1") for v in facts.authorization])
+            proof = self.dpop.verify(proof_text, method=facts.method, urls=urls, access_token=token)
+            auth = stages.auth = self.sessions.authenticate(token, jkt=proof.jkt)
         stages.mark("authenticate")
         self.limiter.check_principal(auth.principal.id)
-        device, trust = self.devices.trust_for_key(proof.jkt)
-        if device is not None and device.owner_id != auth.principal.id:
-            device, trust = None, Trust("unknown", ("device_owner_mismatch",))
+        device, trust = self._device(auth, linked=facts.route.auth == "session")
         stages.mark("device")
         context = self.context.build(
             auth,
@@ -252,6 +259,33 @@ class VerificationChain:
         self.audit.append(dataclasses.replace(record, details=details))
         stages.mark("audit")
         return verdict
+
+    def _browser_session(
+        self, facts: RequestFacts, proof_text: str | None, urls: frozenset[str]
+    ) -> AuthContext:
+        """A browser session: its cookie, and a proof by the key the session is bound to
+        (no token: the browser never holds one). Without a cookie there is nothing to
+        verify, so the proof's ``jti`` is not spent."""
+        if not facts.session_handle:
+            raise TokenMissing("missing_token")
+        proof = self.dpop.verify(proof_text, method=facts.method, urls=urls)
+        return self.sessions.resume(facts.session_handle, jkt=proof.jkt)
+
+    def _device(self, auth: AuthContext, *, linked: bool) -> tuple[Device | None, Trust]:
+        """The device the request comes from: the enrolled device whose key is the
+        session's, or — for a browser session — the enrolled device the person's own
+        device agent linked to it at sign-in (a browser key alone is no enrolled device).
+        A device owned by someone else counts for nothing."""
+        device_id, jkt = auth.session.device_id, auth.session.jkt or ""
+        if linked and device_id is not None:
+            try:
+                jkt = self.devices.get(device_id).jkt
+            except NotFound:
+                return None, Trust("unknown", ("device_not_found",))
+        device, trust = self.devices.trust_for_key(jkt)
+        if device is not None and device.owner_id != auth.principal.id:
+            return None, Trust("unknown", ("device_owner_mismatch",))
+        return device, trust
 
     def audit_refusal(self, facts: RequestFacts, verdict: Verdict) -> None:
         """Refusals before a decision are audited too, with their precise reason."""

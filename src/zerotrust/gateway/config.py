@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -94,6 +94,19 @@ class ResourceSpec:
     attrs: Mapping[str, str] = field(default_factory=dict)
 
 
+# How a route's callers prove who they are:
+#   dpop     an ``Authorization: DPoP`` access token and a proof by the key it is bound to
+#            (clients, agents and workloads);
+#   session  a browser session: the session cookie and a ``DPoP`` proof by the
+#            non-extractable browser key the session is bound to (the console; its
+#            service worker signs every request);
+#   public   nobody: the way in to a sign-in (pages, scripts, the passkey ceremony, which
+#            the upstream verifies itself). No decision is taken and no identity is
+#            asserted, only that the request came through the gateway.
+RouteAuth = Literal["dpop", "session", "public"]
+ROUTE_AUTH: Final = ("dpop", "session", "public")
+
+
 @dataclass(frozen=True)
 class Route:
     name: str
@@ -104,6 +117,10 @@ class Route:
     hosts: tuple[str, ...] = ()  # lower-case host names; empty: any host
     fields: tuple[FieldRule, ...] = ()
     max_body_bytes: int = 1 << 20
+    auth: RouteAuth = "dpop"
+    # ``session`` routes: where a browser that is not signed in (or must sign in afresh
+    # to step up) is sent; the path it asked for follows as ``?next=``.
+    signin: str | None = None
 
     @property
     def allow_header(self) -> str:

@@ -24,6 +24,7 @@ from zerotrust.gateway.config import (
     MAX_CACHE_S,
     MAX_HEADER_BYTES,
     ROUTABLE_METHODS,
+    ROUTE_AUTH,
     FieldRule,
     GatewayConfig,
     Network,
@@ -227,6 +228,8 @@ def _route(data: object, upstreams: Mapping[str, Upstream], where: str) -> Route
             "resource",
             "fields",
             "max_body_bytes",
+            "auth",
+            "signin",
         },
         where,
     )
@@ -236,6 +239,14 @@ def _route(data: object, upstreams: Mapping[str, Upstream], where: str) -> Route
     upstream = spec.get("upstream")
     if not isinstance(upstream, str) or upstream not in upstreams:
         raise ConfigError(f"{where}.upstream: must name one of the configured upstreams")
+    auth = spec.get("auth", "dpop")
+    if auth not in ROUTE_AUTH:
+        raise ConfigError(f"{where}.auth: one of {', '.join(ROUTE_AUTH)}")
+    signin = spec.get("signin")
+    if signin is not None:
+        if auth != "session":
+            raise ConfigError(f"{where}.signin: only a route with auth: session has one")
+        signin = _prefix(signin, f"{where}.signin")
     return Route(
         name=name,
         prefix=_prefix(spec.get("prefix"), f"{where}.prefix"),
@@ -245,6 +256,8 @@ def _route(data: object, upstreams: Mapping[str, Upstream], where: str) -> Route
         hosts=_hosts(spec, where),
         fields=_fields(spec.get("fields", {}), f"{where}.fields"),
         max_body_bytes=_int(spec, "max_body_bytes", 1 << 20, 0, 1 << 30, where),
+        auth=auth,
+        signin=signin,
     )
 
 
@@ -255,7 +268,8 @@ def _prefix(value: object, where: str) -> str:
         canonical = canonical_path(value.encode("ascii"))
     except (BadPath, UnicodeEncodeError):
         raise ConfigError(f"{where}: not a plain path") from None
-    if canonical != value.rstrip("/") and not (value == "/" and canonical == "/"):
+    canonical = canonical.rstrip("/") or "/"  # a prefix is a folder either way
+    if canonical != (value.rstrip("/") or "/"):
         raise ConfigError(f"{where}: write the canonical form {canonical!r}")
     return canonical
 

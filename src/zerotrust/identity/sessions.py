@@ -22,6 +22,12 @@ from zerotrust.identity.tokens import TokenIssuer
 # Activity is recorded at most this often: idle timeouts are exact to within this many
 # seconds, and a busy session does not turn every request into a database write.
 TOUCH_INTERVAL_S = 15.0
+# Browser session handles are 256-bit tokens; anything far longer is not one of ours.
+MAX_HANDLE = 256
+# The cookie that carries a browser session's handle: ``__Host-`` over https (RFC 6265bis
+# §4.1.3.2: Secure, Path=/, no Domain), the plain name over http on localhost.
+BROWSER_COOKIE = "ztc"
+SECURE_BROWSER_COOKIE = "__Host-ztc"
 
 
 class SessionInvalid(AuthenticationFailed):
@@ -178,6 +184,30 @@ class SessionManager:
         if now - session.last_seen_at >= TOUCH_INTERVAL_S:
             self.sessions.touch(session.id, now=now)
         return AuthContext(principal, replace(session, last_seen_at=now), claims)
+
+    def resume(self, handle: str, *, jkt: str | None = None) -> AuthContext:
+        """A person's browser session by its opaque handle (the session's refresh token,
+        carried in an ``HttpOnly`` cookie; never an access token).
+
+        A handle that was ever spent at the token endpoint is dead here: the pair rotated,
+        so this copy is over. Given ``jkt`` (the key that signed this request's proof), the
+        session must be bound to that key.
+        """
+        if not handle or len(handle) > MAX_HANDLE:
+            raise SessionInvalid("no_session")
+        stored = self.sessions.refresh_token(token_digest(handle))
+        now = self.clock.now()
+        if stored is None or stored.used_at is not None or stored.expires_at <= now:
+            raise SessionInvalid("session_unknown")
+        session = self._live(self.sessions.get(stored.session_id), now=now)
+        if jkt is not None and session.jkt != jkt:
+            raise SessionInvalid("dpop_key_mismatch")
+        principal = self._principal(session.principal_id)
+        if principal.kind != "user":
+            raise SessionInvalid("principal_disabled")
+        if now - session.last_seen_at >= TOUCH_INTERVAL_S:
+            self.sessions.touch(session.id, now=now)
+        return AuthContext(principal, replace(session, last_seen_at=now), {})
 
     def refresh(self, refresh_token: str, *, jkt: str) -> TokenSet:
         """Rotate: the presented token is spent and a new pair issued in the same family.

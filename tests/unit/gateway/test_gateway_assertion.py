@@ -19,7 +19,9 @@ def test_an_upstream_verifies_the_assertion_with_the_jwks(svc: Services, clock: 
     )
     auth = svc.sessions.authenticate(tokens.access_token, jkt="jkt")
     signer = AssertionSigner(svc.tokens, clock, ttl_s=60)
-    token = signer.sign(auth, device_id="dev_1", audience="ledger", correlation_id="req_1")
+    token = signer.sign(
+        auth, device_id="dev_1", audience="ledger", correlation_id="req_1", client_ip="10.0.0.7"
+    )
     jwks = svc.tokens.jwks()
     claims = verify_assertion(
         token, jwks=jwks, issuer=svc.settings.issuer, audience="ledger", now=clock.now()
@@ -27,6 +29,7 @@ def test_an_upstream_verifies_the_assertion_with_the_jwks(svc: Services, clock: 
     assert claims["sub"] == user.principal.id
     assert claims["roles"] == ["fraud_analyst"]
     assert (claims["device_id"], claims["aal"], claims["cid"]) == ("dev_1", 2, "req_1")
+    assert (claims["sid"], claims["ip"]) == (auth.session.id, "10.0.0.7")
     assert claims["exp"] - claims["iat"] == 60
     with pytest.raises(TokenInvalid) as err:  # an assertion for one upstream is not for another
         verify_assertion(
@@ -47,3 +50,19 @@ def test_an_upstream_verifies_the_assertion_with_the_jwks(svc: Services, clock: 
             now=clock.now(),
         )
     assert err.value.reason == "wrong_type"
+
+
+def test_a_public_route_asserts_no_identity(svc: Services, clock: FixedClock) -> None:
+    signer = AssertionSigner(svc.tokens, clock, ttl_s=60)
+    token = signer.sign(
+        None, device_id=None, audience="console", correlation_id="req_2", client_ip="10.0.0.8"
+    )
+    claims = verify_assertion(
+        token, jwks=svc.tokens.jwks(), issuer=svc.settings.issuer, audience="console",
+        now=clock.now(),
+    )  # fmt: skip
+    assert (claims["sub"], claims["ptype"], claims["roles"], claims["aal"]) == (
+        "anonymous", "anonymous", [], 0,
+    )  # fmt: skip
+    assert "sid" not in claims
+    assert claims["ip"] == "10.0.0.8"

@@ -18,6 +18,7 @@ from zerotrust.crypto.dpop import make_dpop_proof
 from zerotrust.gateway.app import Gateway, create_gateway
 from zerotrust.gateway.chain import RequestFacts
 from zerotrust.gateway.routes_file import parse_config
+from zerotrust.identity.models import ClientInfo
 from zerotrust.policy.model import AuthzRequest, Decision
 from zerotrust.policy.pdp import PolicyDecisionPoint
 from zerotrust.service import Services
@@ -184,3 +185,122 @@ def test_an_audit_log_that_cannot_be_written_stops_the_request(setup: Setup) -> 
     setup.gateway.chain.audit = Full()
     verdict = setup.gateway.chain.verify(setup.facts())
     assert (verdict.outcome, verdict.reason) == ("unavailable", "store_unavailable")
+
+
+# -- browser sessions and public routes ------------------------------------------------------
+
+BROWSER_CONFIG = parse_config(
+    {
+        "listen": {"public_origins": [ORIGIN]},
+        "upstreams": {"console": {"url": "http://127.0.0.1:9"}},
+        "routes": [
+            {
+                "name": "console-signin",
+                "prefix": "/console/signin",
+                "upstream": "console",
+                "auth": "public",
+                "methods": {"GET": "read", "POST": "read"},
+                "resource": {"type": "Report", "id": "console"},
+            },
+            {
+                "name": "console",
+                "prefix": "/console",
+                "upstream": "console",
+                "auth": "session",
+                "signin": "/console/signin",
+                "methods": {"GET": "read", "POST": "read"},
+                "resource": {"type": "Report", "id": "console"},
+            },
+        ],
+    }
+)
+
+
+class BrowserSetup:
+    """A compliance officer's console session: bound to a browser key, linked to the
+    person's enrolled laptop."""
+
+    def __init__(self, svc: Services, pdp: PolicyDecisionPoint, clock: FixedClock) -> None:
+        self.svc, self.clock = svc, clock
+        self.audit = MemoryAudit()
+        svc.audit = self.audit
+        self.gateway = create_gateway(svc, pdp, BROWSER_CONFIG)
+        self.user = make_user(svc, "cleo", roles=("compliance_officer",)).principal
+        enrolled_device(svc, self.user)
+        self.laptop = svc.devices.list(self.user.id)[0]
+        self.browser = DeviceKey.generate()  # the page's WebCrypto key: no enrolled device
+        self.handle = self.open(self.laptop.id)
+
+    def open(self, device_id: str | None) -> str:
+        client = ClientInfo(src_ip="127.0.0.1", jkt=self.browser.jkt, device_id=device_id)
+        tokens = self.svc.sessions.open(self.user, aal=3, amr=("hwk", "user", "mfa"), client=client)
+        return tokens.refresh_token
+
+    def facts(self, key: DeviceKey | None = None, **changes: Any) -> RequestFacts:
+        proof = make_dpop_proof(
+            (key or self.browser).key,
+            method="GET",
+            url=f"{ORIGIN}/console/alerts",
+            now=self.clock.now(),
+        )
+        facts = RequestFacts(
+            method="GET",
+            path="/console/alerts",
+            route=BROWSER_CONFIG.routes[1],
+            segments=("alerts",),
+            client_ip="81.2.69.142",
+            correlation_id="req_browser",
+            dpop=(proof.encode(),),
+            session_handle=self.handle,
+        )
+        return replace(facts, **changes)
+
+
+@pytest.fixture
+def browser(svc: Services, pdp: PolicyDecisionPoint, clock: FixedClock) -> BrowserSetup:
+    return BrowserSetup(svc, pdp, clock)
+
+
+def test_a_browser_session_is_decided_on_the_device_it_was_linked_to(
+    browser: BrowserSetup,
+) -> None:
+    verdict = browser.gateway.chain.verify(browser.facts())
+    assert (verdict.outcome, verdict.reason) == ("allow", "role-permit")
+    assert verdict.device_id == browser.laptop.id
+    [record] = [r for r in browser.audit.records if r.action == "authz.decision"]
+    assert (record.resource, record.device_id) == ("Report:console", browser.laptop.id)
+
+
+def test_a_browser_session_needs_its_cookie_and_a_proof_by_its_key(
+    browser: BrowserSetup,
+) -> None:
+    chain = browser.gateway.chain
+    facts = browser.facts()
+    no_cookie = chain.verify(replace(facts, session_handle=None))
+    assert (no_cookie.outcome, no_cookie.reason) == ("unauthenticated", "missing_token")
+    assert chain.verify(facts).outcome == "allow"  # the proof was not spent above
+    assert chain.verify(facts).reason == "replayed"
+    assert chain.verify(browser.facts(key=DeviceKey.generate())).reason == "dpop_key_mismatch"
+    assert chain.verify(browser.facts(dpop=())).reason == "missing_proof"
+    assert chain.verify(browser.facts(session_handle="x" * 43)).reason == "session_unknown"
+    # An access token is no browser session, even with a proof by its own key.
+    laptop_token = access_token(browser.svc, browser.user, browser.browser)
+    assert chain.verify(browser.facts(session_handle=laptop_token)).reason == "no_session"
+
+
+def test_a_device_linked_to_someone_else_earns_no_trust(browser: BrowserSetup) -> None:
+    other = make_user(browser.svc, "olly", roles=("compliance_officer",)).principal
+    enrolled_device(browser.svc, other)
+    browser.handle = browser.open(browser.svc.devices.list(other.id)[0].id)
+    verdict = browser.gateway.chain.verify(browser.facts())
+    assert verdict.outcome == "allow"  # a report: no device needed
+    assert verdict.device_id is None
+
+
+def test_a_public_route_verifies_nobody_and_decides_nothing(browser: BrowserSetup) -> None:
+    facts = browser.facts(
+        path="/console/signin", route=BROWSER_CONFIG.routes[0], session_handle=None, dpop=()
+    )
+    verdict = browser.gateway.chain.verify(facts)
+    assert (verdict.outcome, verdict.auth) == ("public", None)
+    assert browser.audit.records == []

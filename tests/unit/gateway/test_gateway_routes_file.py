@@ -118,6 +118,9 @@ def _with_route(**changes: Any) -> dict[str, Any]:
         (_with_route(fields={"$.card..pan": "pan"}), "use $.name, [n] and [*] steps only"),
         (_with_route(fields={"$.pan": "PAN"}), "expected a data class"),
         (_with_route(extra=1), "routes[0]: unknown key 'extra'"),
+        (_with_route(auth="cookie"), "routes[0].auth: one of dpop, session, public"),
+        (_with_route(signin="/login"), "routes[0].signin: only a route with auth: session"),
+        (_with_route(auth="session", signin="login"), "routes[0].signin"),
         ({"upstreams": {"svc": {"url": "http://169.254.169.254/"}}}, "link-local"),
         ({"upstreams": {"svc": {"url": "http://0.0.0.0:80"}}}, "link-local"),
         ({"upstreams": {"svc": {"url": "http://[::ffff:169.254.169.254]/"}}}, "link-local"),
@@ -151,6 +154,25 @@ def test_mistakes_stop_the_start_with_one_clear_line(changes: dict[str, Any], me
         config(**changes)
     assert message in err.value.detail
     assert "\n" not in err.value.detail
+
+
+def test_how_callers_authenticate_is_per_route() -> None:
+    assert config().routes[0].auth == "dpop"  # the default: a DPoP-bound access token
+    routes = [
+        {**BASE["routes"][0], "auth": "session", "signin": "/console/signin/"},
+        {**BASE["routes"][1], "auth": "public"},
+    ]
+    session, public = config(routes=routes).routes
+    assert (session.auth, session.signin) == ("session", "/console/signin")
+    assert (public.auth, public.signin) == ("public", None)
+
+
+def test_a_prefix_may_be_written_as_a_folder() -> None:
+    route = {**BASE["routes"][0], "prefix": "/api/transactions/"}
+    assert config(routes=[route]).routes[0].prefix == "/api/transactions"
+    matched = config(routes=[route]).match("h", "/api/transactions/")
+    assert matched is not None
+    assert matched[1:] == ("/api/transactions/", ())
 
 
 def test_two_routes_for_the_same_host_and_prefix_are_refused() -> None:

@@ -47,7 +47,7 @@ def test_the_operator_copy_in_policies_matches_the_packaged_pack() -> None:
 
 def test_the_default_pack_loads_and_follows_the_conventions() -> None:
     bundle = load_default()
-    assert len(bundle) == 26
+    assert len(bundle) == 27
     assert bundle.version.startswith("sha256:")
     assert len(bundle.version) == 71
     for info in bundle.infos.values():
@@ -175,7 +175,7 @@ def test_an_empty_set_on_reload_keeps_the_last_good_set(tmp_path: Path) -> None:
         policy_file.unlink()
     result = store.reload()
     assert (result.status, result.error) == ("rejected", "the new policy set is empty")
-    assert len(store.current) == 26
+    assert len(store.current) == 27
     assert audit.records[-1].outcome == "failure"
 
 

@@ -1,53 +1,22 @@
 // zerotrust console: the browser's half of the session binding, the actions, live updates.
-// The session key is a non-extractable ECDSA P-256 key made at sign-in and kept in
-// IndexedDB; every state-changing request carries a DPoP proof (RFC 9449) signed by it
-// and the page's CSRF token. Script cannot read the session cookie (HttpOnly).
+// The session key (session-key.js) is a non-extractable ECDSA P-256 key made at sign-in
+// and kept in IndexedDB; every state-changing request carries a DPoP proof (RFC 9449)
+// signed by it and the page's CSRF token, and the service worker (sw.js) signs the rest.
+// Script cannot read the session cookie (HttpOnly).
 "use strict";
 
 const ZT = (() => {
-  const enc = new TextEncoder();
-  const b64u = (bytes) =>
-    btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const b64u = self.ZTKey.b64u;
   const unb64u = (s) =>
     Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
 
-  function store(mode, work) {
-    return new Promise((resolve, reject) => {
-      const open = indexedDB.open("zerotrust-console", 1);
-      open.onupgradeneeded = () => open.result.createObjectStore("keys");
-      open.onerror = () => reject(open.error);
-      open.onsuccess = () => {
-        const tx = open.result.transaction("keys", mode);
-        const req = work(tx.objectStore("keys"));
-        tx.oncomplete = () => resolve(req.result);
-        tx.onerror = () => reject(tx.error);
-      };
-    });
-  }
-  async function newKey() {
-    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
-    await store("readwrite", (s) => s.put(pair, "session"));
-    return pair;
-  }
-  const sessionKey = () => store("readonly", (s) => s.get("session"));
-  const forgetKey = () => store("readwrite", (s) => s.delete("session"));
+  const { newKey, forgetKey, proof } = self.ZTKey;
 
-  async function proof(method, url, pair) {
-    pair = pair || (await sessionKey());
-    if (!pair) throw new Error("This browser holds no session key: sign in again.");
-    const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
-    const target = new URL(url, location.href);
-    const header = { typ: "dpop+jwt", alg: "ES256", jwk: { kty, crv, x, y } };
-    const claims = {
-      jti: b64u(crypto.getRandomValues(new Uint8Array(16))),
-      htm: method,
-      htu: target.origin + target.pathname,
-      iat: Math.floor(Date.now() / 1000),
-    };
-    const input = b64u(enc.encode(JSON.stringify(header))) + "." + b64u(enc.encode(JSON.stringify(claims)));
-    const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, enc.encode(input));
-    return input + "." + b64u(sig); // WebCrypto's r||s is already the JWS form
-  }
+  // The service worker signs page loads and the live stream (session-key.js, sw.js).
+  const worker = () =>
+    "serviceWorker" in navigator
+      ? navigator.serviceWorker.register("/console/sw.js", { scope: "/console/" }).then(() => navigator.serviceWorker.ready)
+      : Promise.resolve(null);
 
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 
@@ -133,7 +102,7 @@ const ZT = (() => {
     if (r.status === 401 && r.data.code === "insufficient_user_authentication" && (await stepUp())) {
       r = await post(url, body);
     }
-    if (r.status === 401 && r.data.code === "not_signed_in") {
+    if (r.status === 401 && ["not_signed_in", "invalid_token", "invalid_dpop_proof"].includes(r.data.code)) {
       location.href = "/console/signin?next=" + encodeURIComponent(location.pathname);
     }
     return r;
@@ -243,6 +212,6 @@ const ZT = (() => {
     });
   }
 
-  document.addEventListener("DOMContentLoaded", () => { live(); whatIfFiles(); });
-  return { b64u, unb64u, newKey, forgetKey, post, assertPasskey, createPasskey, say };
+  document.addEventListener("DOMContentLoaded", () => { worker().catch(() => null); live(); whatIfFiles(); });
+  return { b64u, unb64u, newKey, forgetKey, post, assertPasskey, createPasskey, say, worker };
 })();

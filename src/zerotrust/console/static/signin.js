@@ -14,9 +14,13 @@
     let pair = null;
     let timer = null;
 
+    // Behind the gateway every page load must be signed: the service worker must be
+    // running before the browser goes on to a page.
+    const go = async (target) => { await ZT.worker().catch(() => null); location.href = target; };
+
     async function complete(withoutDevice) {
       const r = await ZT.post("/console/signin/complete", { without_device: withoutDevice }, { pair, csrfToken: "" });
-      if (r.ok && r.data.status === "signed_in") { clearInterval(timer); location.href = root.dataset.next || r.data.next; }
+      if (r.ok && r.data.status === "signed_in") { clearInterval(timer); await go(root.dataset.next || r.data.next); }
       else if (!r.ok) { clearInterval(timer); show(error, problem(r)); $("link").hidden = true; }
     }
 
@@ -46,6 +50,12 @@
       } finally { $("signin-go").disabled = false; }
     });
     $("link-skip").addEventListener("click", () => complete(true));
+
+    // Already signed in here (the key is in this browser)? Try the page; if the session is
+    // over, the gateway sends the browser back with a reason, and the form stays.
+    if (root.dataset.resume === "true") {
+      ZTKey.sessionKey().then((key) => { if (key) go(root.dataset.next); }).catch(() => null);
+    }
   }
 
   function enrol() {

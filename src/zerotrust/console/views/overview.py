@@ -70,10 +70,16 @@ async def stream(request: Request) -> Response:
     await run_in_threadpool(c.guard.view, request, "overview")
     handle = session_handle(request)
 
+    # Behind the gateway each update is a request of its own, verified in full there
+    # (the gateway answers a request once the upstream is done with it): one snapshot,
+    # then the browser reconnects after ``sse_interval_s``.
+    once = c.svc.settings.console_via_gateway
+    retry_ms = int(c.config.sse_interval_s * 1000) if once else 5000
+
     async def events() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + c.config.sse_max_s
-        yield "retry: 5000\n\n"
+        yield f"retry: {retry_ms}\n\n"
         while loop.time() < deadline:
             try:
                 await run_in_threadpool(resolve, c.svc, handle)
@@ -82,6 +88,8 @@ async def stream(request: Request) -> Response:
                 return
             data = await run_in_threadpool(snapshot, c)
             yield f"event: overview\ndata: {json.dumps(data)}\n\n"
+            if once:
+                return
             await asyncio.sleep(c.config.sse_interval_s)
 
     return StreamingResponse(
