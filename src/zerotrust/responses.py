@@ -1,21 +1,55 @@
 """Automated responses: the detection engine's ``ResponseActions`` carried out by identity
 and devices. Every call is audited by the playbook runner; each is reversible by an
-admin (``zt user enable``/unlock, a new login, ``zt device approve``)."""
+admin (unlock, unblock, ``zt device approve``, and restoring the sessions a response
+revoked: ``restore_sessions``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Final
 
 from zerotrust.core.clock import Clock
 from zerotrust.core.errors import ZTError
 from zerotrust.detect.alerts import Alert, AlertBook
 from zerotrust.devices.registry import DeviceRegistry
 from zerotrust.identity.lockout import LoginGuard
-from zerotrust.identity.models import name_key
+from zerotrust.identity.models import Session, name_key
 from zerotrust.identity.principals import PrincipalAdmin
 from zerotrust.identity.sessions import SessionManager
 
 log = logging.getLogger("zerotrust.responses")
+
+REVOKED_BY_DETECTION: Final = "detection"  # the sessions' ``revoked_reason``
+# A playbook runs as its alert is raised: the revocations an alert made fall within this
+# window of its time (a later alert's revocations are that alert's to undo).
+RESPONSE_WINDOW_S: Final = 60.0
+
+
+def revoked_for(sessions: Sequence[Session], alert: Alert) -> list[Session]:
+    """The sessions among ``sessions`` that this alert's ``revoke_sessions`` ended."""
+    return [
+        s
+        for s in sessions
+        if s.revoked_reason == REVOKED_BY_DETECTION
+        and s.revoked_at is not None
+        and alert.ts - 5 <= s.revoked_at <= alert.ts + RESPONSE_WINDOW_S
+    ]
+
+
+def restore_sessions(
+    sessions: SessionManager, principal_id: str, alert: Alert, *, actor: str
+) -> list[str]:
+    """Undo this alert's ``revoke_sessions`` (a false positive): the sessions it ended are
+    live again, unless idle or too old by now. ``require_step_up`` revocations are not
+    undone: their point is a fresh sign-in."""
+    return sessions.restore_revoked(
+        principal_id,
+        reason=REVOKED_BY_DETECTION,
+        since=alert.ts - 5,
+        until=alert.ts + RESPONSE_WINDOW_S,
+        actor=actor,
+    )
 
 
 class IdentityResponses:
@@ -49,7 +83,9 @@ class IdentityResponses:
     def revoke_sessions(self, principal: str) -> None:
         principal_id = self._principal_id(principal)
         if principal_id:
-            self.sessions.revoke_all(principal_id, actor="system:detect", reason="detection")
+            self.sessions.revoke_all(
+                principal_id, actor="system:detect", reason=REVOKED_BY_DETECTION
+            )
 
     def require_step_up(self, principal: str) -> None:
         # Ending the sessions forces a fresh login with a second factor; the raised risk

@@ -19,6 +19,7 @@ from zerotrust.api.app import create_app
 from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.errors import AuthenticationFailed, RateLimited
+from zerotrust.detect.alerts import Alert
 from zerotrust.identity.models import ClientInfo
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
@@ -117,3 +118,30 @@ def test_the_security_team_works_alerts_and_undoes_a_block(
         )
         actions = [r.action for r in product.audit.records]  # type: ignore[attr-defined]
         assert "detect.undo.unblock_source" in actions
+
+
+def test_an_admin_restores_the_sessions_a_response_revoked(
+    product: Services, clock: FixedClock
+) -> None:
+    with TestClient(create_app(product), raise_server_exceptions=False) as api:
+        admin = sign_in(api, make_user(product, "root", roles=("admin",)), clock)
+        eve = make_user(product, "eve", roles=("fraud_analyst",))
+        victim = sign_in(api, eve, clock)
+        assert victim.request("GET", "/v1/me").status_code == 200
+        alert = Alert(
+            id="alt_x1", ts=clock.now(), detector="bulk_exfiltration", severity="high",
+            principal="eve", event_id="evt_1", event_ids=("evt_1",), explanation="bulk",
+        )  # fmt: skip
+        product.alerts.add(alert)
+        product.sessions.revoke_all(eve.principal.id, actor="system:detect", reason="detection")
+        assert victim.request("GET", "/v1/me").status_code == 401
+        undone = admin.post_json(f"/v1/alerts/{alert.id}/undo", {"action": "restore_sessions"})
+        assert undone["undone"] == "restore_sessions"
+        assert victim.request("GET", "/v1/me").status_code == 200  # the same token works again
+        again = admin.request(
+            "POST", f"/v1/alerts/{alert.id}/undo", json={"action": "restore_sessions"}
+        )
+        assert again.status_code == 409
+        assert again.json()["code"] == "nothing_to_undo"
+        actions = [r.action for r in product.audit.records]  # type: ignore[attr-defined]
+        assert {"session.restore", "detect.undo.restore_sessions"} <= set(actions)

@@ -70,6 +70,7 @@ def product(
     detect.write_text(
         "playbooks:\n  brute_force:\n    - {action: block_source, minutes: 30}\n"
         "    - {action: alert}\n"
+        "  bulk_exfiltration:\n    - {action: revoke_sessions}\n    - {action: alert}\n"
     )
     svc = build_services(
         # These tests drive the console without a gateway in front (the development

@@ -25,6 +25,7 @@ from zerotrust.console.runtime import Console, ConsoleConfig
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.errors import AuthenticationFailed, RateLimited
 from zerotrust.crypto.signing import SigningKey
+from zerotrust.detect.alerts import Alert
 from zerotrust.identity.models import ClientInfo, Session
 from zerotrust.service import Services
 
@@ -111,6 +112,39 @@ def test_revoking_the_console_session_ends_it_at_once(
     after = browser.get("/console/principals")
     assert after.status_code == 303
     assert after.headers["location"].startswith("/console/signin")
+
+
+def test_sessions_a_false_positive_revoked_are_restored(
+    web: TestClient, product: Services, clock: FixedClock
+) -> None:
+    browser, _ = signed_in(web, product, clock, "ada", ("admin",))
+    mallory = person(product, "mallory", ("fraud_analyst",)).principal
+    where = ClientInfo(src_ip="10.9.8.7", jkt="k" * 43)
+    sid = product.sessions.open(mallory, aal=2, amr=("pwd", "otp"), client=where).session_id
+    older = product.sessions.open(mallory, aal=2, amr=("pwd", "otp"), client=where).session_id
+    product.sessions.revoke(older, actor="ada", reason="admin")  # not the response's doing
+    alert = Alert(
+        id="alt_bulk1", ts=clock.now(), detector="bulk_exfiltration", severity="high",
+        principal="mallory", event_id="evt_1", event_ids=("evt_1",),
+        explanation="read 5000 records in a minute", session_id=sid,
+    )  # fmt: skip
+    product.alerts.add(alert)
+    product.sessions.revoke_all(mallory.id, actor="system:detect", reason="detection")
+    detail = browser.get(f"/console/alerts/{alert.id}")
+    assert "restore sessions" in detail.text
+    undo = browser.post(f"/console/alerts/{alert.id}/undo", {"action": "restore_sessions"})
+    assert undo.status_code == 200, undo.text
+    live = product.sessions.sessions.get(sid)
+    assert live is not None
+    product.sessions.check_live(live)  # raises if still revoked
+    assert product.sessions.sessions.get(older).revoked_reason == "admin"  # type: ignore[union-attr]
+    again = browser.post(f"/console/alerts/{alert.id}/undo", {"action": "restore_sessions"})
+    assert again.status_code == 400
+    assert again.json()["code"] == "nothing_to_undo"
+    assert "no session left to restore" in browser.get(f"/console/alerts/{alert.id}").text
+    [restored] = audited(product, "session.restore")
+    assert restored["details"]["sessions"] == [sid]
+    assert audited(product, "detect.undo.restore_sessions")[-1]["details"]["via"] == "console"
 
 
 def test_an_alert_acknowledged_resolved_and_its_response_undone(

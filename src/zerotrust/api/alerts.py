@@ -12,9 +12,10 @@ from zerotrust.api import problems
 from zerotrust.api.auth import Strict
 from zerotrust.api.deps import current, services
 from zerotrust.core.auditing import AuditRecord
-from zerotrust.core.errors import Forbidden
+from zerotrust.core.errors import Conflict, Forbidden
 from zerotrust.identity.models import name_key
 from zerotrust.identity.sessions import AuthContext
+from zerotrust.responses import restore_sessions
 from zerotrust.service import Services
 
 # Every route: the caller (401), not on the security team (403), a store down (503).
@@ -63,7 +64,7 @@ class ResolveIn(Strict):
 
 
 class UndoIn(Strict):
-    action: Literal["unlock_account", "unblock_source"]
+    action: Literal["unlock_account", "unblock_source", "restore_sessions"]
 
 
 @router.get("", response_model=list[AlertOut], responses=problems.responses(422))
@@ -92,11 +93,14 @@ def resolve(alert_id: AlertId, body: ResolveIn, ctx: Ctx, svc: Svc) -> dict[str,
 
 
 @router.post(
-    "/{alert_id}/undo", response_model=UndoOut, responses=problems.responses(404, *problems.BODY)
+    "/{alert_id}/undo",
+    response_model=UndoOut,
+    responses=problems.responses(404, 409, *problems.BODY),
 )
 def undo(alert_id: AlertId, body: UndoIn, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-    """Reverse what the playbook did for this alert; audited. Sessions that were revoked
-    stay revoked (the user signs in again); a quarantined device is approved again with
+    """Reverse what the playbook did for this alert; audited. ``restore_sessions`` revives
+    the sessions this alert's response revoked (not those a step-up response ended, nor any
+    since timed out); a quarantined device is approved again with
     ``POST /v1/devices/{id}/approve``."""
     if "admin" not in ctx.principal.roles:
         raise Forbidden("Undoing a response needs the admin role.", code="forbidden")
@@ -107,6 +111,12 @@ def undo(alert_id: AlertId, body: UndoIn, ctx: Ctx, svc: Svc) -> dict[str, Any]:
     elif body.action == "unblock_source" and alert.src_ip:
         svc.guard.unblock_source(alert.src_ip)
         target = f"source:{alert.src_ip}"
+    elif body.action == "restore_sessions" and alert.principal:
+        principal_id = svc.admin.get(alert.principal).id
+        if not restore_sessions(svc.sessions, principal_id, alert, actor=ctx.principal.id):
+            raise Conflict("No session this response ended is left to restore.",
+                           code="nothing_to_undo")  # fmt: skip
+        target = f"principal:{alert.principal}"
     else:
         raise Forbidden("This alert names nothing to undo that way.", code="nothing_to_undo")
     svc.audit.append(

@@ -116,6 +116,12 @@ class SessionRepo(Protocol):
 
     def revoke_for_principal(self, principal_id: str, *, now: float, reason: str) -> int: ...
 
+    def restore_for_principal(
+        self, principal_id: str, *, reason: str, since: float, until: float
+    ) -> Sequence[str]:
+        """Clear the revocation of the principal's sessions revoked for ``reason`` within
+        [``since``, ``until``]; the ids of those restored."""
+
     def for_principal(self, principal_id: str) -> Sequence[Session]: ...
 
     def add_refresh(self, token: RefreshToken) -> None: ...

@@ -281,6 +281,32 @@ class SessionManager:
         )
         return count
 
+    def restore_revoked(
+        self, principal_id: str, *, reason: str, since: float, until: float, actor: str
+    ) -> list[str]:
+        """Undo a revocation that proved wrong (an automated response to a false
+        positive): the principal's sessions revoked for ``reason`` within [``since``,
+        ``until``] are live again — unless they timed out meanwhile, which every request
+        still checks. Audited as ``session.restore`` when any is restored."""
+        ids = list(
+            self.sessions.restore_for_principal(
+                principal_id, reason=reason, since=since, until=until
+            )
+        )
+        if not ids:
+            return ids  # nothing changed, nothing to record
+        self.audit.append(
+            AuditRecord(
+                action="session.restore",
+                actor=actor,
+                outcome="success",
+                resource=f"principal:{principal_id}",
+                reason=reason,
+                details={"count": len(ids), "sessions": ids[:50]},
+            )
+        )
+        return ids
+
     def revoke_bound(
         self, jkt: str, *, actor: str = "system", reason: str = "device_revoked"
     ) -> int:

@@ -567,6 +567,28 @@ class SqlSessions:
         )
         return int(result.rowcount)
 
+    def restore_for_principal(
+        self, principal_id: str, *, reason: str, since: float, until: float
+    ) -> Sequence[str]:
+        revoked = (
+            t.sessions.c.principal_id == principal_id,
+            t.sessions.c.revoked_reason == reason,
+            t.sessions.c.revoked_at >= since,
+            t.sessions.c.revoked_at <= until,
+        )
+
+        def tx(conn: Connection) -> list[str]:
+            ids = [str(r[0]) for r in conn.execute(sa.select(t.sessions.c.id).where(*revoked))]
+            if ids:
+                conn.execute(
+                    t.sessions.update()
+                    .where(t.sessions.c.id.in_(ids), *revoked)
+                    .values(revoked_at=None, revoked_reason=None)
+                )
+            return ids
+
+        return self.db.run(tx)
+
     def for_principal(self, principal_id: str) -> Sequence[Session]:
         with self.db.engine.connect() as conn:
             rows = conn.execute(

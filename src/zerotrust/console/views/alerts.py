@@ -16,8 +16,9 @@ from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.errors import InvalidInput, NotFound, RateLimited, ZTError
 from zerotrust.detect.alerts import SEVERITY_RANK, Alert, AlertState
 from zerotrust.identity.models import name_key
+from zerotrust.responses import restore_sessions, revoked_for
 
-Undo = Literal["unlock_account", "unblock_source", "approve_device"]
+Undo = Literal["unlock_account", "unblock_source", "approve_device", "restore_sessions"]
 STATES: dict[str, AlertState] = {s: s for s in get_args(AlertState)}
 
 
@@ -84,8 +85,13 @@ def _state(c: Console, action: str, alert: Alert) -> dict[str, Any]:
             "in_force": quarantined,
             "undo": "approve_device",
         }
-    if action in ("revoke_sessions", "require_step_up"):
-        # Revocation is final by design (the person signs in again); nothing to undo.
+    if action == "revoke_sessions" and alert.principal:
+        principal_id = _principal_id(c, alert)
+        mine = svc.sessions.sessions.for_principal(principal_id) if principal_id != "*" else []
+        ended = revoked_for(mine, alert)
+        return {"target": alert.principal, "in_force": bool(ended), "undo": "restore_sessions"}
+    if action == "require_step_up":
+        # Final by design: its point is a fresh sign-in with a second factor.
         return {"target": alert.principal or "—", "in_force": True, "undo": None}
     return {"target": alert.id, "in_force": False, "undo": None}
 
@@ -138,7 +144,9 @@ def _undo(request: Request, data: dict[str, Any]) -> Response:
     alert = c.svc.alerts.get(request.path_params["alert_id"])
     what = text(data, "action", limit=32)
     if what not in get_args(Undo):
-        raise InvalidInput("action: unlock_account, unblock_source or approve_device.")
+        raise InvalidInput(
+            "action: unlock_account, unblock_source, approve_device or restore_sessions."
+        )
     c.guard.authorize(signed.ctx, ACTIONS["alert.undo"], _principal_id(c, alert))
     actor = signed.ctx.principal.id
     if what == "unlock_account" and alert.principal:
@@ -147,6 +155,13 @@ def _undo(request: Request, data: dict[str, Any]) -> Response:
     elif what == "unblock_source" and alert.src_ip:
         c.svc.guard.unblock_source(alert.src_ip)
         target = f"source:{alert.src_ip}"
+    elif what == "restore_sessions" and alert.principal:
+        principal_id = _principal_id(c, alert)
+        if principal_id == "*" or not restore_sessions(c.svc.sessions, principal_id, alert,
+                                                       actor=actor):  # fmt: skip
+            raise InvalidInput("No session this response ended is left to restore.",
+                               code="nothing_to_undo")  # fmt: skip
+        target = f"principal:{alert.principal}"
     elif what == "approve_device" and alert.device_id:
         c.guard.authorize(signed.ctx, ACTIONS["device.approve"], alert.device_id)
         c.svc.devices.approve(alert.device_id, actor=actor)
