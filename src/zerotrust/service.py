@@ -113,7 +113,9 @@ class Services:
 
     def maintain(self) -> None:
         """Periodic upkeep (every few seconds): pick up edited policies (the last good set
-        stays if the new one fails), other replicas' grant changes, and grant expiries."""
+        stays if the new one fails), other replicas' grant changes, grant expiries, audit
+        checkpoints, and SQLite's log checkpoint (off the request path)."""
+        self.db.checkpoint()
         self.policies.poll()
         self.tokens.reload()  # another replica may have rotated the signing key
         self.grant_index.refresh(self.grants_repo)

@@ -101,3 +101,31 @@ def test_a_failing_sink_is_reported_and_publishing_goes_on() -> None:
     queued.close()
     assert failures == [("disk full", 1)]
     assert [e.principal for e in flaky.seen] == ["p2"]
+
+
+def test_a_lingering_queue_gathers_a_trickle_into_one_batch() -> None:
+    sink = BatchSink()
+    queued = QueuedSink(sink, linger_s=0.5)
+    for i in range(5):  # one at a time, as a lightly loaded gateway answers
+        assert queued.offer(event(i))
+    assert queued.flush()
+    queued.close()
+    assert [len(b) for b in sink.batches] == [5]
+
+
+def test_a_full_batch_does_not_wait_out_the_linger() -> None:
+    sink = BatchSink()
+    queued = QueuedSink(sink, max_batch=3, linger_s=30.0)
+    for i in range(3):
+        queued.offer(event(i))
+    assert queued.flush(timeout_s=5.0)  # well before the 30 s linger
+    queued.close()
+    assert [len(b) for b in sink.batches] == [3]
+
+
+def test_closing_a_lingering_queue_publishes_at_once() -> None:
+    sink = BatchSink()
+    queued = QueuedSink(sink, linger_s=30.0)
+    queued.offer(event(1))
+    queued.close(timeout_s=5.0)
+    assert [len(b) for b in sink.batches] == [1]

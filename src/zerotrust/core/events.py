@@ -120,6 +120,9 @@ class QueuedSink:
     transaction. The queue is bounded; when it is full ``emit`` waits (back-pressure),
     never drops. ``close`` publishes what is queued before returning. A batch that
     fails is reported to ``on_error`` with its size, and the thread carries on.
+
+    ``linger_s`` lets a batch gather after the first event arrives: at light load a
+    transaction and a thread switch per event cost more than the event itself.
     """
 
     def __init__(
@@ -128,9 +131,11 @@ class QueuedSink:
         *,
         max_batch: int = 500,
         max_queued: int = 50_000,
+        linger_s: float = 0.0,
         on_error: Callable[[BaseException, int], None] | None = None,
     ) -> None:
         self.sink = sink
+        self._linger_s = linger_s
         self._max_batch = max_batch
         self._max_queued = max_queued
         self._on_error = on_error
@@ -147,7 +152,7 @@ class QueuedSink:
             if self._closed or len(self._queue) >= self._max_queued:
                 return False
             self._queue.append(event)
-            self._ready.notify_all()
+            self._wake()
             return True
 
     def flush(self, timeout_s: float = 10.0) -> bool:
@@ -168,7 +173,7 @@ class QueuedSink:
             if self._closed:
                 raise RuntimeError("the event queue is closed")
             self._queue.append(event)
-            self._ready.notify_all()
+            self._wake()
 
     def close(self, timeout_s: float = 10.0) -> None:
         with self._ready:
@@ -176,11 +181,23 @@ class QueuedSink:
             self._ready.notify_all()
         self._thread.join(timeout_s)
 
+    def _wake(self) -> None:
+        # The publisher needs waking for the first event of a batch and for a full one;
+        # in between, a wake-up per event would only cost it a thread switch.
+        if len(self._queue) in (1, self._max_batch) or not self._linger_s:
+            self._ready.notify_all()
+
     def _drain(self) -> None:
         while True:
             with self._ready:
                 while not self._queue and not self._closed:
                     self._ready.wait()
+                deadline = time.monotonic() + self._linger_s
+                while 0 < len(self._queue) < self._max_batch and not self._closed:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._ready.wait(left)
                 if not self._queue:
                     return  # closed and empty
                 count = min(len(self._queue), self._max_batch)

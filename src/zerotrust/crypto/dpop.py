@@ -119,13 +119,15 @@ def _claims(claims: Mapping[str, Any]) -> tuple[str, str, str, float]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _public_key(members: tuple[tuple[str, str], ...]) -> VerifyingKey:
-    # A device signs every request with the same key: parse its JWK once. Keyed by the
-    # whole JWK, so a different key is a different entry; errors are not cached.
-    return VerifyingKey.from_jwk(dict(members))
+def _public_key(members: tuple[tuple[str, str], ...]) -> tuple[VerifyingKey, str]:
+    # A device signs every request with the same key: parse its JWK and compute its
+    # thumbprint once. Keyed by the whole JWK, so a different key is a different entry;
+    # errors are not cached.
+    key = VerifyingKey.from_jwk(dict(members))
+    return key, jwk_thumbprint(key.jwk)
 
 
-def _proof_key(header: Mapping[str, Any], algorithms: Collection[str]) -> VerifyingKey:
+def _proof_key(header: Mapping[str, Any], algorithms: Collection[str]) -> tuple[VerifyingKey, str]:
     """The key in the proof's own header, after the header checks of §4.3 steps 4-7."""
     if _normalise_typ(str(header.get("typ", ""))) != DPOP_TYP:
         raise _fail("wrong_type")
@@ -140,14 +142,15 @@ def _proof_key(header: Mapping[str, Any], algorithms: Collection[str]) -> Verify
     try:
         # Refuses private members (§4.3 step 7), wrong curves and malformed keys.
         if all(isinstance(v, str) for _, v in members) and len(members) <= MAX_JWK_MEMBERS:
-            key = _public_key(members)
+            key, jkt = _public_key(members)
         else:
             key = VerifyingKey.from_jwk(dict(members))
+            jkt = jwk_thumbprint(key.jwk)
     except InvalidInput:
         raise _fail("bad_jwk") from None
     if key.alg != header["alg"]:
         raise _fail("alg_mismatch")
-    return key
+    return key, jkt
 
 
 def verify_dpop_proof(
@@ -169,7 +172,7 @@ def verify_dpop_proof(
         parts = _parse(proof)
     except AuthenticationFailed:
         raise _fail("malformed") from None
-    key = _proof_key(parts.header, algorithms)
+    key, jkt = _proof_key(parts.header, algorithms)
     try:
         key.verify(parts.signing_input, parts.signature)
     except IntegrityError:
@@ -185,4 +188,4 @@ def verify_dpop_proof(
         ath = parts.claims.get("ath")
         if not isinstance(ath, str) or ath != access_token_hash(access_token):
             raise _fail("ath_mismatch")
-    return DpopProof(jkt=jwk_thumbprint(key.jwk), jti=jti, htm=htm, htu=htu, iat=iat)
+    return DpopProof(jkt=jkt, jti=jti, htm=htm, htu=htu, iat=iat)

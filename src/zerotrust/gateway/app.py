@@ -62,6 +62,9 @@ log = logging.getLogger("zerotrust.gateway")
 access_log = logging.getLogger("zerotrust.gateway.access")
 
 MAINTENANCE_INTERVAL_S: Final = 2.0
+# Access events wait this long for company before they are stored (and detection sees
+# them): a batch per transaction even at light load.
+EVENT_LINGER_S: Final = 0.02
 PURPOSE_HEADER: Final = b"zt-purpose"
 # Bodies above this are filtered in a worker thread, not on the event loop.
 INLINE_FILTER_BYTES: Final = 256 * 1024
@@ -120,7 +123,9 @@ class Gateway:
         self._background: set[asyncio.Future[Any]] = set()
         # Access events leave after the answer, through one publishing thread that
         # stores them in batches: no worker-thread hand-off per request.
-        self.events = QueuedSink(services.events, on_error=self._events_failed)
+        self.events = QueuedSink(
+            services.events, linger_s=EVENT_LINGER_S, on_error=self._events_failed
+        )
 
     def htu_urls(self, path: str) -> frozenset[str]:
         """The ``htu`` values a proof may carry: the canonical path under each public
