@@ -75,14 +75,15 @@ def deployment(tmp_path: Path, fast_hashing: PasswordHashing) -> Iterator[Deploy
     )
     routes = parse_config(
         {
-            "listen": {"public_origins": [origin]},
+            # This machine plays a front proxy in one test (X-Forwarded-For).
+            "listen": {"public_origins": [origin], "trusted_proxies": ["127.0.0.1/32"]},
             "upstreams": {CONSOLE_UPSTREAM: {"url": control_plane}},
             "routes": console_routes(),
         }
     )
     try:
         with (
-            serve_in_thread(create_app(svc), port=cp_port, gateway=False),
+            serve_in_thread(create_app(svc), port=cp_port, gateway=False, proxy_headers=False),
             serve_in_thread(create_gateway(svc, svc.pdp, routes), port=gw_port),
         ):
             dep = Deployment(svc, clock, f"http://127.0.0.1:{gw_port}", origin, control_plane, [])
@@ -339,3 +340,20 @@ def test_a_revoked_session_is_sent_to_sign_in_on_its_next_page(deployment: Deplo
     assert signin.status_code == 200
     assert "sign in again" in signin.text
     assert 'data-resume="true"' not in signin.text  # the page does not bounce back
+
+
+def test_the_console_sees_the_browsers_address_not_the_gateways(deployment: Deployment) -> None:
+    dep, browser = deployment, Browser(deployment)
+    browser.http.headers["X-Forwarded-For"] = "81.2.69.142"  # from the trusted front proxy
+    chloe = person(dep, "chloe", ("compliance_officer",))
+    browser.sign_in(chloe)
+    assert browser.page("/console/keys").status_code == 200
+    pages = [
+        e
+        for e in audited(dep.svc, "authz.decision")
+        if e["resource"] == "Report:key-inventory" and e["actor"] == f"User:{chloe.principal.id}"
+    ]
+    assert pages
+    assert {e["src_ip"] for e in pages} == {"81.2.69.142"}  # the console's own decision
+    signins = audited(dep.svc, "console.signin")
+    assert signins[-1]["src_ip"] == "81.2.69.142"

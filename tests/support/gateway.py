@@ -138,9 +138,12 @@ def serve_in_thread(
     port: int,
     tls: Mapping[str, Any] | None = None,
     gateway: bool = True,
+    proxy_headers: bool = True,
     **limits: Any,
 ) -> Iterator[uvicorn.Server]:
-    """Serve ``app`` on 127.0.0.1 (the gateway with its own protocol and limits)."""
+    """Serve ``app`` on 127.0.0.1 (the gateway with its own protocol and limits).
+    ``proxy_headers=False`` keeps uvicorn from taking ``X-Forwarded-For`` from loopback
+    as the client address, as a server on another host than its proxy would."""
     if gateway:
         config = uvicorn_config(app, host="127.0.0.1", port=port, tls=dict(tls or {}), **limits)
     else:
@@ -151,6 +154,7 @@ def serve_in_thread(
             log_level="warning",
             ws="none",
             lifespan="on",
+            proxy_headers=proxy_headers,
             **dict(tls or {}),
         )
     server = uvicorn.Server(config)

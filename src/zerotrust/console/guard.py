@@ -176,7 +176,7 @@ class Guard:
                 outcome="denied",
                 reason=str(getattr(exc, "reason", None) or exc.code),
                 resource=request.url.path[:256],
-                src_ip=request.client.host if request.client else None,
+                src_ip=client_info(request).src_ip,
                 session_id=ctx.session.id if ctx else None,
             )
         )

@@ -6,7 +6,8 @@ JWT signed with the token issuer's key, ``aud: console``), or it is refused with
 audited. The gateway has by then verified, on a ``session`` route, the session cookie, a
 DPoP proof by the browser key the session is bound to (single-use ``jti``), the linked
 device and its posture, the context and the PDP; the assertion names that session
-(``sid``), and the console checks it is the cookie's. On a ``public`` route (the sign-in,
+(``sid``), and the console checks it is the cookie's; the client address the console
+records and gives the PDP is the assertion's (``ip``). On a ``public`` route (the sign-in,
 the step-up ceremony, scripts) the assertion is anonymous and the console verifies
 everything itself, as it does without a gateway.
 
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from zerotrust.api.policy_guard import CLIENT_IP
 from zerotrust.core.auditing import AuditRecord
 from zerotrust.crypto.jwt import TokenInvalid
 from zerotrust.gateway.assertion import ANONYMOUS, verify_assertion
@@ -94,8 +96,14 @@ class GatewayOnly:
             )
             await refusal(scope, receive, send)
             return
-        scope[_SCOPE_KEY] = Asserted(claims)
-        await self.app(scope, receive, send)
+        via = scope[_SCOPE_KEY] = Asserted(claims)
+        # The policy context's address (country, detection) is the browser's, not ours.
+        token = CLIENT_IP.set(via.client_ip) if via.client_ip else None
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if token is not None:
+                CLIENT_IP.reset(token)
 
     def _verify(self, values: list[str]) -> tuple[dict[str, Any] | None, str]:
         if len(values) != 1:

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from zerotrust.audit.checkpoint import NoteVerifier
 from zerotrust.audit.interfaces import EntryFilter
 from zerotrust.audit.log import AuditLog
+from zerotrust.console.guard import client_info
 from zerotrust.console.runtime import console
 from zerotrust.core.errors import IntegrityError, InvalidInput, StoreUnavailable, ZTError
 
@@ -80,7 +81,7 @@ def page(request: Request) -> Response:
         where,
         limit=SCAN if form["resource"] else PAGE,
         reader=signed.ctx.principal.id,
-        src_ip=request.client.host if request.client else None,
+        src_ip=client_info(request).src_ip,
         session_id=signed.ctx.session.id,
     )
     if form["resource"]:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from zerotrust.console.gates import ACTIONS
+from zerotrust.console.guard import client_info
 from zerotrust.console.passkeys import endpoint
 from zerotrust.console.runtime import Console, console, text
 from zerotrust.core.auditing import AuditRecord
@@ -112,7 +113,7 @@ def _explain(request: Request, data: dict[str, Any]) -> Response:
         audit_record(
             asked,
             decision,
-            src_ip=request.client.host if request.client else None,
+            src_ip=client_info(request).src_ip,
             session_id=signed.ctx.session.id,
         )
     )
