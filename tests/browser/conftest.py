@@ -62,6 +62,18 @@ class LiveServer:
     base: str  # the gateway, as the browser reaches it
     services: Services
     control_plane: str  # the console's upstream, which refuses the browser
+    gateway: str  # the gateway as a device agent reaches it (127.0.0.1)
+
+
+# Routes to data nobody in the test may read: what a prober tries. The requests are denied
+# by the PDP, so they never reach an upstream; the control plane stands in for one.
+DATA_ROUTES = [
+    ("customers", "/api/customers", {"GET": "read"}, {"type": "CustomerPII", "id": "{1}"}),
+    ("exports", "/api/exports", {"POST": "export"}, {"type": "Transaction", "id": "{1}"}),
+    ("roles", "/admin/roles", {"GET": "manage"}, {"type": "Role", "id": "{1}"}),
+    ("audit", "/api/audit", {"GET": "read"}, {"type": "AuditLog", "id": "main"}),
+    ("detokenize", "/api/detokenize", {"POST": "detokenize"}, {"type": "CustomerPII", "id": "{1}"}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +104,16 @@ def live_server(
         log_level="warning",
     )
     svc = build_services(settings, hashing=PasswordHashing(memory_kib=1024, time_cost=1))
+    agents = f"http://127.0.0.1:{gw_port}"
+    data_routes = [
+        {"name": n, "prefix": pre, "upstream": "data", "methods": m, "resource": r}
+        for n, pre, m, r in DATA_ROUTES
+    ]
     routes = parse_config(
         {
-            "listen": {"public_origins": [base]},
-            "upstreams": {CONSOLE_UPSTREAM: {"url": control_plane}},
-            "routes": console_routes(),
+            "listen": {"public_origins": [base, agents]},
+            "upstreams": {CONSOLE_UPSTREAM: {"url": control_plane}, "data": {"url": control_plane}},
+            "routes": [*console_routes(), *data_routes],
         }
     )
     gateway = create_gateway(svc, svc.pdp, routes)
@@ -105,7 +122,7 @@ def live_server(
             serve_in_thread(create_app(svc), port=cp_port, gateway=False),
             serve_in_thread(gateway, port=gw_port),
         ):
-            yield LiveServer(base, svc, control_plane)
+            yield LiveServer(base, svc, control_plane, agents)
     finally:
         svc.close()
 

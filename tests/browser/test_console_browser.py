@@ -1,7 +1,9 @@
-"""The console in a real Chromium: enrol and sign in with a passkey (virtual WebAuthn
-authenticator, user verification), link the device, see an alert a detection raised,
-step up and revoke the session it names, verify an audit entry's proof in the page, and
-run a what-if. Each page is photographed on the way.
+"""The console in a real Chromium, served through the gateway: enrol and sign in with a
+passkey (virtual WebAuthn authenticator, user verification), link the device, check that
+every page load is signed and decided at the gateway, see the alert detection raised
+from a prober's real denials at the gateway, step up and revoke the session it names,
+verify an audit entry's proof in the page, and run a what-if. Each page is photographed
+on the way.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from zerotrust.audit.interfaces import EntryFilter
 from zerotrust.client import DeviceKey, ZTClient
 from zerotrust.core.errors import AuthenticationFailed
 from zerotrust.core.events import SecurityEvent
+from zerotrust.demo.session import via
 from zerotrust.devices.models import Posture
 from zerotrust.identity.models import ClientInfo, Principal
 
@@ -69,39 +72,32 @@ def _healthy() -> Posture:
     )
 
 
-def _suspect_session(live: LiveServer) -> tuple[Principal, str]:
-    """Mallory's live session, then denials on never-allowed resources in it, as the
-    gateway reports them: privilege probing alerts and names the session."""
+def _probing_through_the_gateway(live: LiveServer) -> tuple[Principal, str]:
+    """Mallory, a fraud analyst on her enrolled laptop, tries what her role never allows,
+    for real, through the gateway: each request is denied there, the gateway publishes
+    the denials, and the privilege-probing detector raises an alert naming her session."""
     svc = live.services
     mallory = svc.admin.create_user(
         "mallory", roles=("fraud_analyst",), password=PASSWORD, actor="test"
     )
-    where = ClientInfo(src_ip="198.51.100.23", user_agent="python-httpx/0.28", jkt="x" * 43)
-    session_id = svc.sessions.open(mallory, aal=2, amr=("pwd", "otp"), client=where).session_id
-    probes = [
-        ("read", "CustomerPII"),
-        ("export", "Transaction"),
-        ("manage", "Role"),
-        ("read", "AuditLog"),
-        ("detokenize", "CustomerPII"),
-    ]
-    for action, rtype in probes:
-        svc.events.emit(
-            SecurityEvent.at(
-                time.time(),
-                kind="access",
-                principal="mallory",
-                principal_roles=("fraud_analyst",),
-                outcome="denied",
-                src_ip=where.src_ip,
-                user_agent=where.user_agent,
-                session_id=session_id,
-                reason="no-applicable-policy",
-                action=action,
-                resource_type=rtype,
-                resource=f"{rtype.lower()}-7",
-            )
-        )
+    codes = svc.admin.new_recovery_codes(mallory, actor="test")
+    with ZTClient(live.control_plane, DeviceKey.generate()) as laptop:
+        laptop.login("mallory", PASSWORD, recovery_code=codes[0])
+        laptop.enroll("mallory-laptop", _healthy())
+        with via(laptop, live.gateway) as probe:
+            for method, path in [
+                ("GET", "/api/customers/cust-7"),
+                ("POST", "/api/exports/all"),
+                ("GET", "/admin/roles/admin"),
+                ("GET", "/api/audit"),
+                ("POST", "/api/detokenize/cust-7"),
+            ]:
+                assert probe.request(method, path).status_code in (401, 403)
+        session_id = str(svc.tokens.verify(laptop.tokens["access_token"])["sid"])
+    deadline = time.monotonic() + 10
+    while not any(a.detector == "privilege_probing" for a in svc.alerts.list()):
+        assert time.monotonic() < deadline, "no alert from the gateway's denials"
+        time.sleep(0.1)
     return mallory, session_id
 
 
@@ -223,7 +219,7 @@ def test_console_end_to_end(
         _sign_in(page, agent, shots)
     _only_through_the_gateway(page, browser, live_server)
     _background(live_server)
-    _, suspect_session = _suspect_session(live_server)
+    _, suspect_session = _probing_through_the_gateway(live_server)
     time.sleep(1.0)  # a second second of decisions on the chart
 
     # Overview, kept live by server-sent events.
