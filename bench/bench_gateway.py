@@ -617,6 +617,16 @@ request is the limit, not lock contention); a 0.5 ms interpreter switch interval
 gain). Over HTTP the request costs about three times the chain's CPU: around it are the
 identity assertion (an Ed25519 signature), the event and the detection engine behind it
 (about 0.2 ms), the forwarder, and the hand-offs to and from the worker threads.
+
+Where a light-load request's time goes (py-spy sampling the gateway at 500 Hz while one
+client sends requests one after another; about 1.35 ms of gateway work per request
+against about 0.25 ms for the bare proxy): in the worker thread, the DPoP check 0.31 ms
+(ES256 signature 0.14, the `jti` write 0.09, parsing 0.08), the audit append 0.11,
+session and principal 0.05, context and Cedar 0.04; on the event loop, the forward
+0.29 ms (aiohttp 0.17, the identity assertion's Ed25519 signature 0.09) and the answer
+0.07. Only the `jti` write and the audit append could still shrink much (one group-
+committed transaction for both); the signatures are the floor.
+
 Caching as allowed: verified tokens until `exp`, principals and device records ≤ 5 s;
 sessions are read on every request (docs/gateway.md, "Caching").
 Figures vary by about ±15 % between runs on this shared machine."""
