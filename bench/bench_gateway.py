@@ -609,8 +609,11 @@ chain from about 3.4 ms to about 0.9 ms of CPU per request in process. Then, for
 light-load tail: SQLite's write-ahead log is copied back by the upkeep thread every two
 seconds instead of by whichever commit crosses 1,000 pages (one request in a hundred
 paid 5-70 ms for it), the event thread lets a batch gather for 20 ms instead of waking
-for every event, and a proof key's thumbprint is computed once. A sequential client
-(6,000 requests) measured p99 7.0 ms before these and 3.6-4.0 ms after.
+for every event, and a proof key's thumbprint is computed once. One client sending
+6,000 requests one after another (`python bench/bench_gateway_tail.py`) measured the
+gateway adding 5.7 ms at p99 before these and 2.6-3.1 ms after (1.4-1.8 ms at p50). What
+is left of the tail is the disk: a stall of 15-30 ms about every two seconds, when the
+write-ahead log is copied back and the database file synced, whoever does it.
 
 Tried and not kept: 1, 2 or 4 worker threads instead of 8 (510-530 req/s each: CPU per
 request is the limit, not lock contention); a 0.5 ms interpreter switch interval (no
