@@ -115,13 +115,13 @@ class Services:
         """Periodic upkeep (every few seconds): pick up edited policies (the last good set
         stays if the new one fails), other replicas' grant changes, grant expiries, audit
         checkpoints, and SQLite's log checkpoint (off the request path)."""
-        self.db.checkpoint()
         self.policies.poll()
         self.tokens.reload()  # another replica may have rotated the signing key
         self.grant_index.refresh(self.grants_repo)
         self.grants.expire_due()
         if self.audit_log is not None:
             self.audit_log.maybe_checkpoint()
+        self.db.checkpoint()  # last: a disk error here must not hold back the rest
 
 
 def root_key_provider(settings: Settings) -> RootKeyProvider:

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
+from zerotrust.crypto.encoding import b64url_encode
+from zerotrust.identity.passwords import PasswordHashing
+from zerotrust.service import build_services
+from zerotrust.settings import Settings
 from zerotrust.store.database import WAL_AUTOCHECKPOINT_PAGES, Database
 
 
@@ -34,3 +39,20 @@ def test_checkpoint_is_a_no_op_elsewhere() -> None:
     db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
     db.checkpoint()  # PostgreSQL checkpoints by itself: nothing is even connected
     db.dispose()
+
+
+def test_the_upkeep_checkpoints(tmp_path: Path, fast_hashing: PasswordHashing) -> None:
+    settings = Settings(data_dir=tmp_path, root_key=b64url_encode(secrets.token_bytes(32)))
+    svc = build_services(settings, hashing=fast_hashing)
+    try:
+        with svc.db.driver(write=True) as conn:
+            conn.execute("CREATE TABLE filler (v BLOB)")
+            for _ in range(300):
+                conn.execute("INSERT INTO filler VALUES (randomblob(3000))")
+        main_file = tmp_path / "zerotrust.db"
+        before = main_file.stat().st_size
+        assert before < 300 * 3000  # the rows are still in the log only
+        svc.maintain()
+        assert main_file.stat().st_size > before + 300 * 3000  # copied into the database
+    finally:
+        svc.close()
