@@ -224,7 +224,12 @@ def test_console_end_to_end(
 
     # Overview, kept live by server-sent events.
     page.goto("/console/")
-    page.locator("#live-state", has_text="Live").wait_for()
+    page.locator("#live-state", has_text="Live · updated").wait_for()  # an SSE snapshot came
+    first = page.locator("#live-state").inner_text()
+    page.wait_for_function(  # and another: the stream reconnects through the gateway
+        "t => document.getElementById('live-state').textContent !== t", arg=first, timeout=8000
+    )
+    assert "Live · updated" in page.locator("#live-state").inner_text()
     assert int(page.locator("#open-count").inner_text()) >= 2
     page.screenshot(path=str(shots / "overview.png"))
 
