@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results_file import write_section
+
 HEADING = "## Audit log"
 KEY_NAME = "bench-signing.key"
 
@@ -338,18 +339,6 @@ def report(a: argparse.Namespace, ap: dict[str, Any], rows: list[dict[str, Any]]
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace the ``## Audit log`` section of RESULTS.md, leaving the others alone."""
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = current.find(HEADING)
-    if start < 0:
-        RESULTS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = current.find("\n## ", start + len(HEADING))
-    tail = current[end + 1 :] if end >= 0 else ""
-    RESULTS.write_text(current[:start] + text + ("\n" + tail if tail else ""))
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--database-url", help="default: fresh SQLite files in a temp dir")
@@ -371,7 +360,7 @@ def main() -> None:
     text = orchestrate(a)
     print(text)
     if a.write:
-        write_section(text)
+        write_section(HEADING, text)
 
 
 if __name__ == "__main__":

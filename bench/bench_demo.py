@@ -28,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results_file import write_section
+
 HEADING = "## Demo platform"
 
 # persona → (method, path template, expected status); {c} is the persona's customer.
@@ -156,7 +157,7 @@ def main() -> None:
     text = markdown(rows, soak, args)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(HEADING, text)
 
 
 def run_soak(
@@ -247,16 +248,6 @@ def markdown(rows: list[tuple[str, str, dict[str, Any]]], soak: dict[str, Any], 
         for name, (first, median, peak, last) in soak["rss"].items():
             out.append(f"| {name} | {first:.0f} | {median:.0f} | {peak:.0f} | {last:.0f} |")
     return "\n".join(out) + "\n"
-
-
-def write_section(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = current.find(HEADING)
-    if start == -1:
-        RESULTS.write_text(current.rstrip() + "\n\n" + text)
-        return
-    end = current.find("\n## ", start + len(HEADING))
-    RESULTS.write_text(current[:start] + text + (current[end + 1 :] if end != -1 else ""))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from results_file import write_section
+
 HEADING = "## Gateway"
 ROOT_KEY = "QkVOQ0gtR0FURVdBWS1ST09ULUtFWS0zMi1CWVRFUyE"
 PASSWORD = "cobalt-heron-ledger-91"
@@ -635,17 +636,6 @@ sessions are read on every request (docs/gateway.md, "Caching").
 Figures vary by about ±15 % between runs on this shared machine."""
 
 
-def write_section(text: str) -> None:
-    current = RESULTS.read_text()
-    start = current.find(HEADING + "\n")
-    if start < 0:
-        RESULTS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = current.find("\n## ", start + len(HEADING))
-    tail = current[end + 1 :] if end >= 0 else ""
-    RESULTS.write_text(current[:start] + text + ("\n" + tail if tail else ""))
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] in ("upstream", "proxy", "gateway"):
         role, rest = sys.argv[1], sys.argv[2:]
@@ -672,7 +662,7 @@ def main() -> None:
     text = markdown(results, args)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(HEADING, text)
 
 
 if __name__ == "__main__":

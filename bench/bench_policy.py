@@ -33,11 +33,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import casbin
 import cedarpy
+from results_file import write_section
 
 from zerotrust.policy.model import ACTIONS as MODEL_ACTIONS
 from zerotrust.policy.model import RESOURCE_TYPES, decision_to_json, request_from_json
@@ -75,7 +75,6 @@ BASE_CONTEXT: dict[str, Any] = {
     "country": "GB",
     "hour_local": 10,
 }
-RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Policy decision point"
 
 CASBIN_MODEL = """
@@ -262,7 +261,7 @@ def main() -> None:
     table = render(stats, raw, args.requests, step_ups)
     print(table)
     if args.write:
-        write_section(table)
+        write_section(HEADING, f"{HEADING}\n\n`python bench/bench_policy.py --write`\n\n{table}")
 
 
 def render(stats: dict[str, dict[str, float]], raw: dict[str, float], n: int, step_ups: int) -> str:
@@ -305,18 +304,6 @@ def cedar_version() -> str:
     from importlib.metadata import version
 
     return version("cedarpy")
-
-
-def write_section(table: str) -> None:
-    text = RESULTS.read_text("utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(HEADING)
-    body = f"{HEADING}\n\n`python bench/bench_policy.py --write`\n\n{table}\n"
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + body + (text[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(text, "utf-8")
 
 
 if __name__ == "__main__":

@@ -25,13 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from results_file import write_section
+
 from zerotrust.crypto.encoding import b64url_encode
 from zerotrust.demo.seed import DEFAULT_BATCH, seed_platform
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import build_services
 from zerotrust.settings import Settings
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Seeding"
 GOAL_S = 120.0  # 1,000,000 transactions in well under two minutes
 READING = (
@@ -131,18 +132,6 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace the ``## Seeding`` section of RESULTS.md, leaving the others alone."""
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    start = current.find(HEADING + "\n")
-    if start < 0:
-        RESULTS.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = current.find("\n## ", start + len(HEADING))
-    tail = current[end + 1 :] if end >= 0 else ""
-    RESULTS.write_text(current[:start] + text + ("\n" + tail if tail else ""))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
@@ -157,7 +146,7 @@ def main() -> None:
     text = report(args, rows)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(HEADING, text)
 
 
 if __name__ == "__main__":
