@@ -24,12 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.gateway import free_port, serve_in_thread
-from zerotrust.api.app import create_app
+from tests.support.gateway import console_behind_gateway, free_port
 from zerotrust.crypto.encoding import b64url_encode
-from zerotrust.demo.stack import CONSOLE_UPSTREAM, console_routes
-from zerotrust.gateway.app import create_gateway
-from zerotrust.gateway.routes_file import parse_config
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
 from zerotrust.settings import Settings
@@ -109,18 +105,14 @@ def live_server(
         {"name": n, "prefix": pre, "upstream": "data", "methods": m, "resource": r}
         for n, pre, m, r in DATA_ROUTES
     ]
-    routes = parse_config(
-        {
-            "listen": {"public_origins": [base, agents]},
-            "upstreams": {CONSOLE_UPSTREAM: {"url": control_plane}, "data": {"url": control_plane}},
-            "routes": [*console_routes(), *data_routes],
-        }
-    )
-    gateway = create_gateway(svc, svc.pdp, routes)
     try:
-        with (
-            serve_in_thread(create_app(svc), port=cp_port, gateway=False),
-            serve_in_thread(gateway, port=gw_port),
+        with console_behind_gateway(
+            svc,
+            cp_port=cp_port,
+            gw_port=gw_port,
+            listen={"public_origins": [base, agents]},
+            upstreams={"data": {"url": control_plane}},
+            routes=data_routes,
         ):
             yield LiveServer(base, svc, control_plane, agents)
     finally:

@@ -18,12 +18,12 @@ import pyotp
 import pytest
 
 from tests.browser.conftest import LiveServer
-from zerotrust.audit.interfaces import EntryFilter
+from tests.support.audit import audited
+from tests.support.gateway import healthy_posture
 from zerotrust.client import DeviceKey, ZTClient
 from zerotrust.core.errors import AuthenticationFailed
 from zerotrust.core.events import SecurityEvent
 from zerotrust.demo.session import via
-from zerotrust.devices.models import Posture
 from zerotrust.identity.models import ClientInfo, Principal
 
 pytestmark = pytest.mark.browser
@@ -59,19 +59,6 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
         context.close()
 
 
-def _healthy() -> Posture:
-    return Posture(
-        os="debian",
-        os_version="12",
-        patch_age_days=2,
-        disk_encrypted=True,
-        firewall=True,
-        screen_lock=True,
-        endpoint_protection=True,
-        collected_at=time.time(),
-    )
-
-
 def _probing_through_the_gateway(live: LiveServer) -> tuple[Principal, str]:
     """Mallory, a fraud analyst on her enrolled laptop, tries what her role never allows,
     for real, through the gateway: each request is denied there, the gateway publishes
@@ -83,7 +70,7 @@ def _probing_through_the_gateway(live: LiveServer) -> tuple[Principal, str]:
     codes = svc.admin.new_recovery_codes(mallory, actor="test")
     with ZTClient(live.control_plane, DeviceKey.generate()) as laptop:
         laptop.login("mallory", PASSWORD, recovery_code=codes[0])
-        laptop.enroll("mallory-laptop", _healthy())
+        laptop.enroll("mallory-laptop", healthy_posture(time.time()))
         with via(laptop, live.gateway) as probe:
             for method, path in [
                 ("GET", "/api/customers/cust-7"),
@@ -154,7 +141,7 @@ def _agent(live: LiveServer, admin: Principal) -> ZTClient:
     codes = live.services.admin.new_recovery_codes(admin, actor="test")
     zc = ZTClient(live.control_plane, DeviceKey.generate())
     zc.login("ada", PASSWORD, recovery_code=codes[0])
-    zc.enroll("ada-laptop", _healthy())
+    zc.enroll("ada-laptop", healthy_posture(time.time()))
     return zc
 
 
@@ -191,11 +178,9 @@ def _only_through_the_gateway(page: Any, browser: Any, live: LiveServer) -> None
     assert direct.json()["code"] == "gateway_required"
 
 
-def _gateway_decisions(live: LiveServer) -> list[Any]:
-    log = live.services.audit_log
-    assert log is not None
-    found = log.read(EntryFilter(action="authz.decision"), reader="test")
-    return [e for e in found if e.to_dict()["resource"] == "Report:console"]
+def _gateway_decisions(live: LiveServer) -> list[dict[str, Any]]:
+    decisions = audited(live.services, "authz.decision")
+    return [e for e in decisions if e["resource"] == "Report:console"]
 
 
 def test_console_end_to_end(

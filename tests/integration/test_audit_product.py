@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from tests.support.gateway import healthy_posture
 from tests.support.identity import login, make_user, sign_in
 from zerotrust.api.app import create_app
 from zerotrust.audit.merkle import leaf_hash, verify_inclusion
 from zerotrust.cli.main import cli
 from zerotrust.client import ZTClient
 from zerotrust.core.clock import FixedClock
-from zerotrust.devices.models import Posture
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
 from zerotrust.settings import Settings
@@ -44,22 +44,9 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
-def _healthy(clock: FixedClock) -> Posture:
-    return Posture(
-        os="debian",
-        os_version="12",
-        patch_age_days=2,
-        disk_encrypted=True,
-        firewall=True,
-        screen_lock=True,
-        endpoint_protection=True,
-        collected_at=clock.now(),
-    )
-
-
 def _officer(api: TestClient, product: Services, clock: FixedClock, role: str) -> ZTClient:
     zc = sign_in(api, make_user(product, role.replace("_", ""), roles=(role,)), clock)
-    zc.enroll("laptop", _healthy(clock))
+    zc.enroll("laptop", healthy_posture(clock.now()))
     return zc
 
 

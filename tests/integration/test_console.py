@@ -18,15 +18,15 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.audit import audited
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.gateway import healthy_posture
 from tests.support.identity import PASSWORD, User, sign_in
 from zerotrust.api.app import create_app
-from zerotrust.audit.interfaces import EntryFilter
 from zerotrust.client import ZTClient
 from zerotrust.core.clock import FixedClock
 from zerotrust.crypto.dpop import make_dpop_proof
 from zerotrust.crypto.signing import SigningKey
-from zerotrust.devices.models import Posture
 from zerotrust.identity.models import Principal
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
@@ -104,23 +104,10 @@ def person(svc: Services, name: str, roles: tuple[str, ...], *, uv: bool = True)
     return Person(principal, User(principal, PASSWORD, secret), passkey)
 
 
-def healthy(clock: FixedClock) -> Posture:
-    return Posture(
-        os="debian",
-        os_version="12",
-        patch_age_days=2,
-        disk_encrypted=True,
-        firewall=True,
-        screen_lock=True,
-        endpoint_protection=True,
-        collected_at=clock.now(),
-    )
-
-
 def agent(web: TestClient, who: Person, clock: FixedClock) -> ZTClient:
     """The person's device agent: signed in with password and TOTP, enrolled, healthy."""
     zc = sign_in(web, who.user, clock)
-    zc.enroll("laptop", healthy(clock))
+    zc.enroll("laptop", healthy_posture(clock.now()))
     return zc
 
 
@@ -198,11 +185,6 @@ def signed_in(
     browser = ConsoleBrowser(web, clock)
     browser.sign_in(who, device=agent(web, who, clock))
     return browser, who
-
-
-def audited(svc: Services, action: str) -> list[dict[str, Any]]:
-    assert svc.audit_log is not None
-    return [e.to_dict() for e in svc.audit_log.read(EntryFilter(action=action), reader="test")]
 
 
 # -- signing in ---------------------------------------------------------------------------

@@ -12,13 +12,13 @@ from starlette.routing import Mount
 from tests.integration.test_console import (  # the fixtures are shared by import
     ConsoleBrowser,
     agent,
-    audited,
     database_url,
     person,
     product,
     signed_in,
     web,
 )
+from tests.support.audit import audited
 from zerotrust.audit.checkpoint import NoteVerifier
 from zerotrust.audit.merkle import leaf_hash, verify_inclusion
 from zerotrust.console.runtime import Console, ConsoleConfig

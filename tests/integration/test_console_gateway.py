@@ -22,20 +22,15 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.audit import audited
 from tests.support.authenticator import SoftAuthenticator
-from tests.support.gateway import free_port, serve_in_thread
+from tests.support.gateway import console_behind_gateway, free_port, healthy_posture
 from tests.support.identity import PASSWORD
-from zerotrust.api.app import create_app
-from zerotrust.audit.interfaces import EntryFilter
 from zerotrust.client import DeviceKey, ZTClient
 from zerotrust.core.clock import FixedClock
 from zerotrust.crypto.dpop import make_dpop_proof
 from zerotrust.crypto.encoding import b64url_encode
 from zerotrust.crypto.signing import SigningKey
-from zerotrust.demo.stack import CONSOLE_UPSTREAM, console_routes
-from zerotrust.devices.models import Posture
-from zerotrust.gateway.app import create_gateway
-from zerotrust.gateway.routes_file import parse_config
 from zerotrust.identity.models import Principal
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
@@ -73,18 +68,14 @@ def deployment(tmp_path: Path, fast_hashing: PasswordHashing) -> Iterator[Deploy
         clock=clock,
         hashing=fast_hashing,
     )
-    routes = parse_config(
-        {
-            # This machine plays a front proxy in one test (X-Forwarded-For).
-            "listen": {"public_origins": [origin], "trusted_proxies": ["127.0.0.1/32"]},
-            "upstreams": {CONSOLE_UPSTREAM: {"url": control_plane}},
-            "routes": console_routes(),
-        }
-    )
     try:
-        with (
-            serve_in_thread(create_app(svc), port=cp_port, gateway=False, proxy_headers=False),
-            serve_in_thread(create_gateway(svc, svc.pdp, routes), port=gw_port),
+        with console_behind_gateway(
+            svc,
+            cp_port=cp_port,
+            gw_port=gw_port,
+            # This machine plays a front proxy in one test (X-Forwarded-For).
+            listen={"public_origins": [origin], "trusted_proxies": ["127.0.0.1/32"]},
+            proxy_headers=False,
         ):
             dep = Deployment(svc, clock, f"http://127.0.0.1:{gw_port}", origin, control_plane, [])
             yield dep
@@ -169,23 +160,8 @@ def agent(dep: Deployment, who: Person) -> ZTClient:
     codes = dep.svc.admin.new_recovery_codes(who.principal, actor="test")
     zc = ZTClient(dep.control_plane, DeviceKey.generate(), clock=dep.clock.now)
     zc.login(who.principal.name, PASSWORD, recovery_code=codes[0])
-    posture = Posture(
-        os="debian",
-        os_version="12",
-        patch_age_days=2,
-        disk_encrypted=True,
-        firewall=True,
-        screen_lock=True,
-        endpoint_protection=True,
-        collected_at=dep.clock.now(),
-    )
-    zc.enroll("laptop", posture)
+    zc.enroll("laptop", healthy_posture(dep.clock.now()))
     return zc
-
-
-def audited(svc: Services, action: str) -> list[dict[str, Any]]:
-    assert svc.audit_log is not None
-    return [e.to_dict() for e in svc.audit_log.read(EntryFilter(action=action), reader="test")]
 
 
 def test_the_ways_in_are_public_and_pages_send_a_stranger_to_sign_in(

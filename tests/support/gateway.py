@@ -20,12 +20,15 @@ from typing import Any
 
 import uvicorn
 
+from zerotrust.api.app import create_app
 from zerotrust.client import DeviceKey
 from zerotrust.core.auditing import MemoryAudit
 from zerotrust.crypto.encoding import b64url_encode
 from zerotrust.crypto.x509ca import IssuedPair, create_ca, issue
+from zerotrust.demo.stack import CONSOLE_UPSTREAM, console_routes
 from zerotrust.devices.models import Posture
 from zerotrust.devices.posture import sign_posture
+from zerotrust.gateway.app import create_gateway
 from zerotrust.gateway.config import GatewayConfig
 from zerotrust.gateway.routes_file import parse_config
 from zerotrust.gateway.server import uvicorn_config
@@ -170,6 +173,37 @@ def serve_in_thread(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def console_behind_gateway(
+    services: Services,
+    *,
+    cp_port: int,
+    gw_port: int,
+    listen: Mapping[str, Any],
+    upstreams: Mapping[str, Any] | None = None,
+    routes: Sequence[Mapping[str, Any]] = (),
+    proxy_headers: bool = True,
+) -> Iterator[None]:
+    """The control plane and, in front of it, the gateway with the console's routes, as
+    ``zt demo up`` deploys them, each served in a thread of this process; ``upstreams``
+    and ``routes`` are added to the console's."""
+    control_plane = f"http://127.0.0.1:{cp_port}"
+    config = parse_config(
+        {
+            "listen": dict(listen),
+            "upstreams": {CONSOLE_UPSTREAM: {"url": control_plane}, **(upstreams or {})},
+            "routes": [*console_routes(), *routes],
+        }
+    )
+    with (
+        serve_in_thread(
+            create_app(services), port=cp_port, gateway=False, proxy_headers=proxy_headers
+        ),
+        serve_in_thread(create_gateway(services, services.pdp, config), port=gw_port),
+    ):
+        yield
 
 
 # -- routes ------------------------------------------------------------------------------------

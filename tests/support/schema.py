@@ -15,10 +15,10 @@ from urllib.parse import unquote
 import httpx
 from fastapi.testclient import TestClient
 
+from tests.support.gateway import healthy_posture
 from tests.support.identity import make_user, sign_in
 from zerotrust.client import ZTClient
 from zerotrust.core.clock import FixedClock
-from zerotrust.devices.models import Posture
 from zerotrust.service import Services
 
 
@@ -49,19 +49,6 @@ class Persona:
     coverage: bool = False
 
 
-def healthy(now: float) -> Posture:
-    return Posture(
-        os="debian",
-        os_version="12",
-        patch_age_days=2,
-        disk_encrypted=True,
-        firewall=True,
-        screen_lock=True,
-        endpoint_protection=True,
-        collected_at=now,
-    )
-
-
 class Caller:
     """A person signed in on their own enrolled, healthy device, who signs every request.
 
@@ -83,7 +70,7 @@ class Caller:
         self.sign_ins += 1
         user = make_user(self.svc, f"{self.persona.name}-{self.sign_ins}", roles=self.persona.roles)
         self.zc = sign_in(self.login, user, self.clock)
-        device = self.zc.enroll("laptop", healthy(self.clock.now()))
+        device = self.zc.enroll("laptop", healthy_posture(self.clock.now()))
         self.svc.devices.approve(device["id"], actor="security-team")
         for action, resource_type in self.persona.grants:
             grant = self.svc.grants.request(
