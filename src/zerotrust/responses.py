@@ -26,14 +26,20 @@ REVOKED_BY_DETECTION: Final = "detection"  # the sessions' ``revoked_reason``
 RESPONSE_WINDOW_S: Final = 60.0
 
 
+def _response_window(alert: Alert) -> tuple[float, float]:
+    """When this alert's playbook revoked what it revoked (a little clock slack before)."""
+    return alert.ts - 5, alert.ts + RESPONSE_WINDOW_S
+
+
 def revoked_for(sessions: Sequence[Session], alert: Alert) -> list[Session]:
     """The sessions among ``sessions`` that this alert's ``revoke_sessions`` ended."""
+    since, until = _response_window(alert)
     return [
         s
         for s in sessions
         if s.revoked_reason == REVOKED_BY_DETECTION
         and s.revoked_at is not None
-        and alert.ts - 5 <= s.revoked_at <= alert.ts + RESPONSE_WINDOW_S
+        and since <= s.revoked_at <= until
     ]
 
 
@@ -43,12 +49,9 @@ def restore_sessions(
     """Undo this alert's ``revoke_sessions`` (a false positive): the sessions it ended are
     live again, unless idle or too old by now. ``require_step_up`` revocations are not
     undone: their point is a fresh sign-in."""
+    since, until = _response_window(alert)
     return sessions.restore_revoked(
-        principal_id,
-        reason=REVOKED_BY_DETECTION,
-        since=alert.ts - 5,
-        until=alert.ts + RESPONSE_WINDOW_S,
-        actor=actor,
+        principal_id, reason=REVOKED_BY_DETECTION, since=since, until=until, actor=actor
     )
 
 

@@ -28,12 +28,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from zerotrust.api.policy_guard import CLIENT_IP
 from zerotrust.core.auditing import AuditRecord
 from zerotrust.crypto.jwt import TokenInvalid
-from zerotrust.gateway.assertion import ANONYMOUS, verify_assertion
+from zerotrust.gateway.assertion import ANONYMOUS, ASSERTION_HEADER, verify_assertion
 from zerotrust.service import Services
 
 log = logging.getLogger("zerotrust.console")
 
-ASSERTION_HEADER: Final = "zt-identity"  # the gateway's default ``identity.assertion_header``
 AUDIENCE: Final = "console"  # the console upstream's name (or ``audience``) in the routes file
 OPEN_PATHS: Final = frozenset({"/console/link"})
 _SCOPE_KEY: Final = "zerotrust.gateway_assertion"

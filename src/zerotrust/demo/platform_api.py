@@ -31,12 +31,11 @@ from starlette.routing import Route
 
 from zerotrust.core.errors import NotFound, ZTError
 from zerotrust.demo.platform_openapi import openapi_document
-from zerotrust.gateway.assertion import verify_assertion
+from zerotrust.gateway.assertion import ASSERTION_HEADER, verify_assertion
 from zerotrust.vault.errors import Erased
 from zerotrust.vault.records import Records
 
 AUDIENCE: Final = "platform"
-ASSERTION_HEADER: Final = "zt-identity"
 MAX_ITEMS: Final = 500
 PROBLEM: Final = "application/problem+json"
 

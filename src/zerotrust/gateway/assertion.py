@@ -20,6 +20,7 @@ from zerotrust.identity.sessions import AuthContext
 from zerotrust.identity.tokens import ALGORITHMS, TokenIssuer
 
 ASSERTION_TYP: Final = "zt-identity+jwt"
+ASSERTION_HEADER: Final = "zt-identity"  # the default; the routes file may name another
 ANONYMOUS: Final = "anonymous"
 
 

@@ -19,7 +19,9 @@ from zerotrust.gateway.chain import Verdict
 from zerotrust.gateway.config import Route
 from zerotrust.gateway.replies import TITLES, Reply
 
-_STATUS: Final = {"deny": 403, "rate_limited": 429, "unavailable": 503}
+_STATUS: Final = {
+    "unauthenticated": 401, "step_up": 401, "deny": 403, "rate_limited": 429, "unavailable": 503,
+}  # fmt: skip
 _CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 _PAGE: Final = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -40,8 +42,7 @@ def refusal(verdict: Verdict, route: Route, path: str, correlation_id: str) -> R
         why = verdict.code or verdict.outcome
         target = f"{route.signin}?next={quote(path, safe='/')}&why={quote(why)}"
         return Reply(303, b"", [(b"location", target.encode("ascii")), *headers])
-    status = 401 if verdict.outcome in ("unauthenticated", "step_up") else 503
-    status = _STATUS.get(verdict.outcome, status)
+    status = _STATUS.get(verdict.outcome, 503)
     if verdict.outcome == "rate_limited":
         headers.append((b"retry-after", str(verdict.retry_after_s or 1).encode()))
     reasons = verdict.decision.reasons if verdict.decision else ()

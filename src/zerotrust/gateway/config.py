@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from zerotrust.gateway.assertion import ASSERTION_HEADER
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Methods a route may forward. TRACE (cross-site tracing), CONNECT (tunnels) and anything
@@ -144,7 +146,7 @@ class GatewayConfig:
     max_response_bytes: int = 16 << 20
     per_principal: RateLimit = RateLimit(600, 60)
     per_address: RateLimit = RateLimit(1200, 60)
-    assertion_header: str = "zt-identity"
+    assertion_header: str = ASSERTION_HEADER
     assertion_ttl_s: int = 60
     cache_s: float = MAX_CACHE_S
     timezone: str = "UTC"

@@ -164,6 +164,15 @@ class SessionManager:
             raise SessionInvalid("principal_disabled")
         return principal
 
+    def _seen(
+        self, principal: Principal, session: Session, now: float, claims: dict[str, Any]
+    ) -> AuthContext:
+        """The verified caller, with the session's activity recorded (at most every
+        ``TOUCH_INTERVAL_S``)."""
+        if now - session.last_seen_at >= TOUCH_INTERVAL_S:
+            self.sessions.touch(session.id, now=now)
+        return AuthContext(principal, replace(session, last_seen_at=now), claims)
+
     def authenticate(self, access_token: str, *, jkt: str) -> AuthContext:
         """Verify the token, its binding to the proof's key, then the live session.
 
@@ -180,10 +189,7 @@ class SessionManager:
         session = self._live(self.sessions.get(str(claims.get("sid", ""))), now=now)
         if session.principal_id != claims.get("sub") or session.jkt != bound:
             raise SessionInvalid("session_mismatch")
-        principal = self._principal(session.principal_id)
-        if now - session.last_seen_at >= TOUCH_INTERVAL_S:
-            self.sessions.touch(session.id, now=now)
-        return AuthContext(principal, replace(session, last_seen_at=now), claims)
+        return self._seen(self._principal(session.principal_id), session, now, claims)
 
     def resume(self, handle: str, *, jkt: str | None = None) -> AuthContext:
         """A person's browser session by its opaque handle (the session's refresh token,
@@ -205,9 +211,7 @@ class SessionManager:
         principal = self._principal(session.principal_id)
         if principal.kind != "user":
             raise SessionInvalid("principal_disabled")
-        if now - session.last_seen_at >= TOUCH_INTERVAL_S:
-            self.sessions.touch(session.id, now=now)
-        return AuthContext(principal, replace(session, last_seen_at=now), {})
+        return self._seen(principal, session, now, {})
 
     def refresh(self, refresh_token: str, *, jkt: str) -> TokenSet:
         """Rotate: the presented token is spent and a new pair issued in the same family.
