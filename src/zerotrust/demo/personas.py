@@ -152,9 +152,8 @@ def _person(services: Services, folder: Path, persona: Persona) -> dict[str, Any
             code="demo_state_lost",
         ) from None
     secret, _uri = services.admin.enroll_totp(user, actor="demo", active=True)
-    key = DeviceKey.generate("ES256")
     key_path = folder / "devices" / f"{persona.name}.key"
-    _save_key(key, key_path)
+    key = _new_key(key_path)
     device = enrol_device(services, user.id, key, name=f"{persona.name}-laptop")
     return {
         "id": user.id,
@@ -172,15 +171,13 @@ def _workload(services: Services, folder: Path, workload: Workload) -> dict[str,
         workload.name, workload_kind=workload.kind, purposes=workload.purposes, actor="demo"
     )
     # Its RFC 7523 client key (kid: the key's thumbprint, as registered).
-    client_key = DeviceKey.generate("ES256")
     client_path = folder / "workloads" / f"{workload.name}.client.key"
-    _save_key(client_key, client_path)
+    client_key = _new_key(client_path)
     kid = services.workloads.register_key(principal, client_key.public_jwk, actor="demo")
     # The model server's DPoP key, enrolled as the host it runs on: the device guards
     # bind workloads as they bind people.
-    host = DeviceKey.generate("ES256")
     host_path = folder / "workloads" / f"{workload.name}.host.key"
-    _save_key(host, host_path)
+    host = _new_key(host_path)
     device = enrol_device(services, principal.id, host, name=f"{workload.name}-host")
     return {
         "id": principal.id,
@@ -221,10 +218,13 @@ def refresh_posture(services: Services, data_dir: Path) -> None:
         services.devices.report_posture(device_id, report, proof_jkt=key.jkt)
 
 
-def _save_key(key: DeviceKey, path: Path) -> None:
+def _new_key(path: Path) -> DeviceKey:
+    """A new ES256 key, saved at ``path`` for its owner alone (0600 in a 0700 folder)."""
+    key = DeviceKey.generate("ES256")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key.save(path)
     os.chmod(path, 0o600)
+    return key
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -344,16 +344,29 @@ def _fraud_customer(
 
 
 def _run(
-    report: BatchReport,
+    client: ZTClient,
+    name: str,
     customer_ids: Iterable[str],
-    stop: threading.Event,
-    one: Callable[[str], None],
+    one: Callable[[_Caller, str], None],
+    *,
+    purpose: str,
+    stop: threading.Event | None,
+    sleep: Callable[[float], object] | None,
+    max_retries: int,
+    renew: Callable[[], object] | None,
 ) -> BatchReport:
+    """One batch: ``one(caller, customer_id)`` for each customer until done or stopped."""
+    report = BatchReport(name)
+    stop = threading.Event() if stop is None else stop
+    caller = _Caller(
+        client, report, purpose=purpose, stop=stop, sleep=sleep, max_retries=max_retries,
+        renew=renew,
+    )  # fmt: skip
     try:
         for customer_id in customer_ids:
             if stop.is_set():
                 raise _Stopped
-            one(customer_id)
+            one(caller, customer_id)
     except _Stopped:
         report.stopped = True
     return report
@@ -377,18 +390,13 @@ def run_fraud_batch(
     token expired (``functools.partial(identity.sign_in, client, purposes=[...])``)."""
     if not 1 <= limit <= 10_000 or max_retries < 0:
         raise ValueError("limit: 1 to 10000; max_retries: at least 0")
-    report = BatchReport(model.name)
-    stop = threading.Event() if stop is None else stop
-    caller = _Caller(
-        client, report, purpose=purpose, stop=stop, sleep=sleep, max_retries=max_retries,
-        renew=renew,
-    )  # fmt: skip
     return _run(
-        report,
+        client,
+        model.name,
         customer_ids,
-        stop,
-        lambda cid: _fraud_customer(caller, model, cid, limit=limit, summaries=summaries),
-    )
+        lambda caller, cid: _fraud_customer(caller, model, cid, limit=limit, summaries=summaries),
+        purpose=purpose, stop=stop, sleep=sleep, max_retries=max_retries, renew=renew,
+    )  # fmt: skip
 
 
 def _credit_customer(caller: _Caller, model: CreditModel, customer_id: str) -> None:
@@ -429,13 +437,13 @@ def run_credit_batch(
     (score: probability of default; label: the band)."""
     if max_retries < 0:
         raise ValueError("max_retries: at least 0")
-    report = BatchReport(model.name)
-    stop = threading.Event() if stop is None else stop
-    caller = _Caller(
-        client, report, purpose=purpose, stop=stop, sleep=sleep, max_retries=max_retries,
-        renew=renew,
+    return _run(
+        client,
+        model.name,
+        customer_ids,
+        lambda caller, cid: _credit_customer(caller, model, cid),
+        purpose=purpose, stop=stop, sleep=sleep, max_retries=max_retries, renew=renew,
     )  # fmt: skip
-    return _run(report, customer_ids, stop, lambda cid: _credit_customer(caller, model, cid))
 
 
 # --- overreach -----------------------------------------------------------------------------

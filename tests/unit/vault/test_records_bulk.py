@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.unit.vault.helpers import MASTERCARD, VISA, make_vault, new_root_key, open_db
+from tests.unit.vault.helpers import MASTERCARD, VISA, make_vault, new_root_key
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.errors import Conflict, NotFound, Sealed
 from zerotrust.store.database import Database
@@ -37,18 +35,6 @@ PEOPLE: list[dict[str, Any]] = [
     },
     {"name": "Bob Cratchit", "email": "bob@counting.example", "pan": MASTERCARD},
 ]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_db(f"sqlite:///{tmp_path / 'vault.db'}")
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def vault(db: Database, clock: FixedClock) -> Vault:
-    return make_vault(db, clock, root_key=new_root_key())
 
 
 def _txn(customer_id: str, n: int, **extra: Any) -> dict[str, Any]:
