@@ -31,7 +31,8 @@ from zerotrust.core.clock import FixedClock
 from zerotrust.crypto.dpop import make_dpop_proof
 from zerotrust.crypto.encoding import b64url_encode
 from zerotrust.crypto.signing import SigningKey
-from zerotrust.identity.models import Principal
+from zerotrust.gateway.assertion import AssertionSigner
+from zerotrust.identity.models import ClientInfo, Principal
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
 from zerotrust.settings import Settings
@@ -333,3 +334,30 @@ def test_the_console_sees_the_browsers_address_not_the_gateways(deployment: Depl
     assert {e["src_ip"] for e in pages} == {"81.2.69.142"}  # the console's own decision
     signins = audited(dep.svc, "console.signin")
     assert signins[-1]["src_ip"] == "81.2.69.142"
+
+
+def test_an_assertion_for_another_session_does_not_open_this_cookies_pages(
+    deployment: Deployment,
+) -> None:
+    """A gateway assertion (genuinely signed) that names one session never serves the
+    pages of another session's cookie: the console checks they are the same."""
+    dep, browser = deployment, Browser(deployment)
+    chloe = person(dep, "chloe", ("compliance_officer",))
+    browser.sign_in(chloe)
+    cookie = browser.http.cookies.get("ztc")
+    other = dep.svc.sessions.open(
+        chloe.principal, aal=3, amr=("hwk", "user", "mfa"), client=ClientInfo(jkt="k" * 43)
+    )
+    auth = dep.svc.sessions.authenticate(other.access_token, jkt="k" * 43)
+    signer = AssertionSigner(dep.svc.tokens, dep.clock)
+    token = signer.sign(
+        auth, device_id=None, audience="console", correlation_id="req_x", client_ip="127.0.0.1"
+    )
+    headers = {"zt-identity": token, "Cookie": f"ztc={cookie}", "Accept": "text/html"}
+    assert httpx.get(f"{dep.control_plane}/console/keys", headers=headers).status_code == 303
+    own = dep.svc.sessions.resume(str(cookie))
+    mine = signer.sign(
+        own, device_id=None, audience="console", correlation_id="req_y", client_ip="127.0.0.1"
+    )
+    headers["zt-identity"] = mine
+    assert httpx.get(f"{dep.control_plane}/console/keys", headers=headers).status_code == 200
