@@ -25,6 +25,7 @@ from zerotrust.detect.alerts import AlertBook
 from zerotrust.detect.config import DetectConfig, load_config
 from zerotrust.detect.engine import DetectionEngine
 from zerotrust.detect.playbooks import PlaybookRunner
+from zerotrust.detect.risk import AlertFeed
 from zerotrust.devices.registry import DeviceRegistry
 from zerotrust.identity.authentication import Authenticator
 from zerotrust.identity.dpop import DpopGuard
@@ -95,6 +96,7 @@ class Services:
     guard: LoginGuard
     detection: DetectionEngine
     alerts: AlertBook
+    risk_feed: AlertFeed
     alert_sinks: list[WebhookSink | SyslogSink]
     audit_log: AuditLog | None  # None only when a test supplies its own recorder
     vault: Vault
@@ -113,12 +115,14 @@ class Services:
 
     def maintain(self) -> None:
         """Periodic upkeep (every few seconds): pick up edited policies (the last good set
-        stays if the new one fails), other replicas' grant changes, grant expiries, audit
-        checkpoints, and SQLite's log checkpoint (off the request path)."""
+        stays if the new one fails), other replicas' grant changes, grant expiries, other
+        processes' alerts into the risk scores, audit checkpoints, and SQLite's log
+        checkpoint (off the request path)."""
         self.policies.poll()
         self.tokens.reload()  # another replica may have rotated the signing key
         self.grant_index.refresh(self.grants_repo)
         self.grants.expire_due()
+        self.risk_feed.pull()
         if self.audit_log is not None:
             self.audit_log.maybe_checkpoint()
         self.db.checkpoint()  # last: a disk error here must not hold back the rest
@@ -312,6 +316,8 @@ def build_services(
     grant_repo, grant_index = SqlGrants(db), GrantIndex()
     grant_index.refresh(grant_repo)
     grants = GrantService(grant_repo, audit=audit, clock=clock, listeners=[grant_index.put])
+    risk_feed = AlertFeed(alerts.store, engine.risk, now=clock.now())
+    risk_feed.pull()  # a restarted replica decides with the risk that still weighs
     return Services(
         settings=settings,
         clock=clock,
@@ -337,6 +343,7 @@ def build_services(
         guard=guard,
         detection=engine,
         alerts=alerts,
+        risk_feed=risk_feed,
         alert_sinks=sinks,
         audit_log=audit_log,
         vault=vault,

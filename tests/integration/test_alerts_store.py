@@ -1,14 +1,22 @@
-"""Alerts in the database: every process sees the same alerts, and a state change wins
-once."""
+"""Alerts in the database: every process sees the same alerts, a state change wins
+once, and every process's risk scores count every process's alerts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from tests.support.identity import PASSWORD, make_user
 from zerotrust.core.auditing import MemoryAudit
-from zerotrust.core.errors import Conflict
+from zerotrust.core.clock import FixedClock
+from zerotrust.core.errors import AuthenticationFailed, Conflict
 from zerotrust.detect.alerts import Alert, AlertBook, Finding
-from zerotrust.service import Services
+from zerotrust.detect.risk import Risk
+from zerotrust.identity.models import ClientInfo
+from zerotrust.identity.passwords import PasswordHashing
+from zerotrust.service import Services, build_services
+from zerotrust.settings import Settings
 from zerotrust.store.alerts_repo import SqlAlerts
 
 FINDING = Finding(
@@ -57,3 +65,61 @@ def test_the_services_alert_book_is_the_database(services: Services) -> None:
     alert = Alert.from_finding(FINDING, ts=1_800_000_001.0, event_id="evt_5")
     services.alerts.add(alert)
     assert SqlAlerts(services.db).get(alert.id) == alert
+
+
+def test_alerts_are_read_after_a_point_in_time_and_id_order(services: Services) -> None:
+    store = SqlAlerts(services.db)
+    stored = [
+        Alert.from_finding(replace(FINDING, key=f"k{i}"), ts=1_800_000_000.0 + i // 2, event_id="e")
+        for i in range(5)
+    ]  # two alerts at each of the first two times: ties are ordered by id
+    for alert in reversed(stored):
+        store.put(alert)
+    store.set_state(stored[4].id, was="open", to="resolved")  # every state counts
+    order = sorted(stored, key=lambda a: (a.ts, a.id))
+    assert [a.id for a in store.after(0.0, "", limit=10)] == [a.id for a in order]
+    page = store.after(0.0, "", limit=3)
+    rest = store.after(page[-1].ts, page[-1].id, limit=10)
+    assert [a.id for a in page + rest] == [a.id for a in order]
+    assert store.after(order[-1].ts, order[-1].id, limit=10) == []
+
+
+# Sessions are bound to a DPoP key (jkt); neither key here belongs to an enrolled device.
+HOME = ClientInfo(src_ip="127.0.0.1", device_id="dev_home", jkt="jkt_home")
+ATTACKER = ClientInfo(src_ip="203.0.113.66", user_agent="curl/8", jkt="jkt_attacker")
+
+
+def test_a_sign_in_alert_at_the_control_plane_weighs_on_the_gateways_risk(
+    settings: Settings, services: Services, clock: FixedClock, fast_hashing: PasswordHashing
+) -> None:
+    def process() -> Services:  # another process over the same database
+        return build_services(settings, clock=clock, hashing=fast_hashing, audit=MemoryAudit())
+
+    control, gateway = services, process()
+    try:
+        user = make_user(control, "bob")
+        ok = control.authenticator.login("bob", PASSWORD, HOME)
+        control.authenticator.complete_totp(ok.mfa_token, user.code(clock), HOME)
+        clock.advance(3600)
+        # The phished password works from a new device; the second factor does not.
+        stolen = control.authenticator.login("bob", PASSWORD, ATTACKER)
+        for _ in range(2):
+            clock.advance(15)
+            with pytest.raises(AuthenticationFailed):
+                control.authenticator.complete_totp(stolen.mfa_token, "000000", ATTACKER)
+        now = clock.now()
+        assert control.detection.risk.score("bob", now) == Risk(45, "medium")
+        assert gateway.detection.risk.score("bob", now) == Risk(0, "low")  # not read yet
+        gateway.maintain()  # the upkeep every replica runs every 2 s
+        assert gateway.detection.risk.score("bob", now) == Risk(45, "medium")
+        control.maintain()  # its own alert, read back from the store: counted once
+        gateway.maintain()
+        assert control.detection.risk.score("bob", now) == Risk(45, "medium")
+        assert gateway.detection.risk.score("bob", now) == Risk(45, "medium")
+        started = process()  # a replica started now decides with the risk that weighs
+        try:
+            assert started.detection.risk.score("bob", now) == Risk(45, "medium")
+        finally:
+            started.close()
+    finally:
+        gateway.close()

@@ -1,6 +1,7 @@
 """Two gateway replicas behind one address share PostgreSQL and Redis: a DPoP proof
 replayed on the other replica is refused, a session revoked anywhere is refused on both
-at the next request, and rate limits count across both."""
+at the next request, rate limits count across both, and an alert raised anywhere weighs
+on both replicas' decisions."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tests.support.gateway import (
 )
 from zerotrust.client import DeviceKey
 from zerotrust.crypto.dpop import make_dpop_proof
+from zerotrust.detect.alerts import Alert, Finding
 from zerotrust.identity.models import Principal
 from zerotrust.service import Services, build_services
 from zerotrust.settings import Settings
@@ -167,3 +169,32 @@ def test_a_revoked_session_is_refused_by_every_replica_at_once(cluster: Cluster)
         refused = httpx.get(replica + path, headers=cluster.headers(path))
         assert refused.status_code == 401
         assert refused.json()["code"] == "invalid_token"
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_an_alert_raised_elsewhere_weighs_on_both_replicas(cluster: Cluster) -> None:
+    a, b = cluster.replicas
+    path = "/api/transactions/t1"
+    for replica in (a, b):
+        assert httpx.get(replica + path, headers=cluster.headers(path)).status_code == 200
+    # The control plane's engine (this process) finds MFA fatigue approved: critical.
+    finding = Finding(
+        detector="mfa_fatigue",
+        severity="critical",
+        key=cluster.principal.name,
+        principal=cluster.principal.name,
+        event_ids=("evt_push_1",),
+        explanation="6 push prompts rejected, then one approved",
+    )
+    cluster.services.alerts.add(Alert.from_finding(finding, ts=time.time(), event_id="evt_2"))
+    # Each replica reads other processes' alerts at its upkeep, every 2 s. The
+    # per-principal limit (6 a minute) leaves four more requests.
+    time.sleep(2.5)
+    for replica in (a, b):
+        refused = httpx.get(replica + path, headers=cluster.headers(path))
+        if refused.status_code == 200:  # an upkeep can run late on a loaded machine
+            time.sleep(2.0)
+            refused = httpx.get(replica + path, headers=cluster.headers(path))
+        assert refused.status_code == 403, refused.text
+        assert "risk-high" in refused.json()["reasons"]

@@ -101,6 +101,10 @@ class AlertStore(Protocol):
 
     def get(self, alert_id: str) -> Alert | None: ...
 
+    def after(self, ts: float, alert_id: str, *, limit: int) -> list[Alert]:
+        """Up to ``limit`` alerts after ``(ts, alert_id)`` in (time, id) order, any state."""
+        ...
+
     def list(self, *, state: AlertState | None = None, limit: int = 10_000) -> list[Alert]: ...
 
     def set_state(self, alert_id: str, *, was: AlertState, to: AlertState) -> bool:
@@ -122,6 +126,10 @@ class MemoryAlerts:
 
     def get(self, alert_id: str) -> Alert | None:
         return self._alerts.get(alert_id)
+
+    def after(self, ts: float, alert_id: str, *, limit: int) -> list[Alert]:
+        later = [a for a in self._alerts.values() if (a.ts, a.id) > (ts, alert_id)]
+        return sorted(later, key=lambda a: (a.ts, a.id))[:limit]
 
     def list(self, *, state: AlertState | None = None, limit: int = 10_000) -> list[Alert]:
         found = [a for a in self._alerts.values() if state is None or a.state == state]

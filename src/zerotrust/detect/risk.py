@@ -5,16 +5,30 @@ Each alert adds points by severity to its principal and session; the score halve
 a clean principal returns to low. The gateway reads ``score(principal, now)`` and passes
 it to the policy engine as ``context.risk``; policies decide what each level allows (for
 example, step-up at medium, deny payouts at high).
+
+Every process scores by every process's alerts: the engine records its own at once, and
+``AlertFeed`` adds the ones other processes stored (the control plane's sign-in alerts at
+the gateway, one gateway replica's at another) at each upkeep. An alert counts once,
+whichever way it arrives.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from typing import Literal, NamedTuple
+from collections import OrderedDict
+from typing import Final, Literal, NamedTuple
 
-from zerotrust.detect.alerts import Alert
+from zerotrust.detect.alerts import Alert, AlertStore
 from zerotrust.detect.config import RiskConfig
+
+# How far back a starting process reads stored alerts: after six half-lives an alert
+# keeps under 2 % of its points.
+LOOKBACK_HALF_LIVES: Final = 6
+# Alerts are ordered by event time, and another process may store one a little after a
+# later one was read (its event thread batches; clocks differ slightly): each read goes
+# back this far and skips what it has counted.
+FEED_OVERLAP_S: Final = 120.0
 
 RiskLevel = Literal["low", "medium", "high"]
 
@@ -34,6 +48,7 @@ class RiskScores:
         self.capacity = capacity
         self._decay = math.log(2) / self.config.half_life_s
         self._scores: dict[str, tuple[float, float]] = {}  # key → (value, as of ts)
+        self._counted: OrderedDict[str, None] = OrderedDict()  # alert ids, newest last
         self._lock = threading.Lock()
 
     def score(self, principal: str, now: float) -> Risk:
@@ -44,13 +59,21 @@ class RiskScores:
         """The session's risk at ``now``."""
         return self._risk(self._value(f"s:{session_id}", now))
 
-    def record(self, alert: Alert) -> None:
-        """Add an alert's points to its principal and session."""
+    def record(self, alert: Alert) -> bool:
+        """Add an alert's points to its principal and session; False if this alert was
+        counted already (it arrives from this process's engine and from the store)."""
+        with self._lock:
+            if alert.id in self._counted:
+                return False
+            self._counted[alert.id] = None
+            if len(self._counted) > self.capacity:
+                self._counted.popitem(last=False)
         points = self.config.points.get(alert.severity, 0.0)
         if alert.principal:
             self._add(f"p:{alert.principal.casefold()}", points, alert.ts)
         if alert.session_id:
             self._add(f"s:{alert.session_id}", points, alert.ts)
+        return True
 
     def forget(self, now: float) -> None:
         """Drop scores that have decayed below one point."""
@@ -83,3 +106,32 @@ class RiskScores:
             else "low"
         )
         return Risk(score, level)
+
+
+class AlertFeed:
+    """Stored alerts into this process's ``RiskScores``: whichever process raised an alert
+    — the control plane on a sign-in, another gateway replica on an access — it weighs on
+    this process's next decisions from the next ``pull`` (each upkeep, every 2 s)."""
+
+    def __init__(
+        self, store: AlertStore, risk: RiskScores, *, now: float, batch: int = 1000
+    ) -> None:
+        self.store = store
+        self.risk = risk
+        self.batch = batch
+        # A starting process picks up what still weighs: a restart forgets no risk.
+        self._until = (now - LOOKBACK_HALF_LIVES * risk.config.half_life_s, "")
+
+    def pull(self) -> int:
+        """Count the alerts stored since the last pull; how many were new here."""
+        ts, _ = self._until
+        after, added = (ts - FEED_OVERLAP_S, ""), 0
+        while True:
+            page = self.store.after(*after, limit=self.batch)
+            for alert in page:
+                added += self.risk.record(alert)
+            if page:
+                after = (page[-1].ts, page[-1].id)
+                self._until = max(self._until, after)
+            if len(page) < self.batch:
+                return added

@@ -1,9 +1,10 @@
 """Alerts in the database (``detect.alerts.AlertStore``), shared by every process.
 
 The gateway's detection engine raises alerts on access events, the control plane's on
-sign-ins; the console and ``/v1/alerts`` read them all from here, and they survive a
-restart. A state change is conditional on the state it was read in, so two analysts
-resolving one alert at once cannot both win.
+sign-ins; the console and ``/v1/alerts`` read them all from here, every process's risk
+scores count them (``detect.risk.AlertFeed``), and they survive a restart. A state
+change is conditional on the state it was read in, so two analysts resolving one alert
+at once cannot both win.
 """
 
 from __future__ import annotations
@@ -75,6 +76,18 @@ class SqlAlerts:
                 sa.select(alerts.c.body, alerts.c.state).where(alerts.c.id == alert_id)
             ).first()
         return None if row is None else _alert(row.body, row.state)
+
+    def after(self, ts: float, alert_id: str, *, limit: int) -> list[Alert]:
+        later = sa.or_(alerts.c.ts > ts, sa.and_(alerts.c.ts == ts, alerts.c.id > alert_id))
+        stmt = (
+            sa.select(alerts.c.body, alerts.c.state)
+            .where(later)
+            .order_by(alerts.c.ts, alerts.c.id)
+            .limit(limit)
+        )
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [_alert(r.body, r.state) for r in rows]
 
     def list(self, *, state: AlertState | None = None, limit: int = 10_000) -> list[Alert]:
         stmt = sa.select(alerts.c.body, alerts.c.state).order_by(alerts.c.ts.desc()).limit(limit)
