@@ -622,6 +622,18 @@ gain). Over HTTP the request costs about three times the chain's CPU: around it 
 identity assertion (an Ed25519 signature), the event and the detection engine behind it
 (about 0.2 ms), the forwarder, and the hand-offs to and from the worker threads.
 
+Measured again the next day with `python bench/bench_gateway_tail.py`, which now also
+reports each server's CPU per request and the gateway's mean time per stage: the machine
+ran the same code about half as fast (the chain in process 1.0-1.3 ms of CPU; the bare
+proxy 0.37-0.46 ms of CPU per request, the gateway 3.0-4.0 ms; 2.8-3.7 ms added at p50).
+Running the chain on the event loop instead of a worker thread cut light-load CPU per
+request by a quarter (4.05 to 3.01 ms) and served 33 % more requests per second at one
+connection and 18 % more at 32 (224 to 299, 360 to 423). It stays off: a stalled store
+would then stall every connection, and `chain_timeout_s` could no longer answer 503 in
+time (SQLite's own busy timeout is 5 s). On this machine one hand-off to a worker thread
+and back costs about 0.13 ms of CPU (uvloop, a trivial function). Caching the country
+lookup (4 µs) and the proof's `htu` set (5 µs) would not pay.
+
 Where a light-load request's time goes (py-spy sampling the gateway at 500 Hz while one
 client sends requests one after another; about 1.35 ms of gateway work per request
 against about 0.25 ms for the bare proxy): in the worker thread, the DPoP check 0.31 ms

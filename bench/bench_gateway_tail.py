@@ -8,7 +8,8 @@ The servers are bench_gateway.py's own (same upstream, same proxy, the gateway o
 product as built), one process each on 127.0.0.1. The client is a raw keep-alive socket
 with TCP_NODELAY, so its own cost is small and the same for both; the first second of
 each run is left out (connection set-up, caches). Prints p50/p90/p99/p99.9/max and what
-the gateway adds at each; with ``--slow MS``, also when the slow requests happened (a
+the gateway adds at each, each server's CPU per request and the gateway's mean time per
+stage (its own histograms); with ``--slow MS``, also when the slow requests happened (a
 periodic stall shows as a regular spacing).
 """
 
@@ -81,16 +82,18 @@ def main() -> None:
     plain = f"GET {bg.PATH} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
     with (
         bg._process("upstream", str(ports["upstream"])),
-        bg._process("proxy", str(ports["proxy"]), upstream, "aiohttp"),
+        bg._process("proxy", str(ports["proxy"]), upstream, "aiohttp") as bare,
     ):
         bg._wait(ports["upstream"])
         bg._wait(ports["proxy"])
+        proxy_cpu = bg.cpu_seconds(bare.pid)
         proxy = run(ports["proxy"], [plain] * args.requests)
+        proxy_cpu = bg.cpu_seconds(bare.pid) - proxy_cpu
         data = work / "gateway"
         data.mkdir()
         db = f"sqlite:///{data / 'zerotrust.db'}"
         token, key = bg.prepare(data, db, "", ports["gateway"])
-        with bg._process("gateway", str(ports["gateway"]), upstream, str(data), db, ""):
+        with bg._process("gateway", str(ports["gateway"]), upstream, str(data), db, "") as gw:
             bg._wait(ports["gateway"])
             from zerotrust.crypto.dpop import make_dpop_proof
 
@@ -104,11 +107,24 @@ def main() -> None:
                     for _ in range(args.requests)
                 )
             ]
+            cpu = bg.cpu_seconds(gw.pid)
             gateway = run(ports["gateway"], signed)
+            cpu = bg.cpu_seconds(gw.pid) - cpu
+            stages = bg.stage_sums(ports["gateway"])
     a, b = percentiles(proxy), percentiles(gateway)
     print(f"{'ms':>8} {'proxy':>8} {'gateway':>8} {'added':>8}")
     for name in a:
         print(f"{name:>8} {a[name]:8.2f} {b[name]:8.2f} {b[name] - a[name]:8.2f}")
+    print(
+        f"CPU per request: bare proxy {proxy_cpu / args.requests * 1000:.2f} ms, "
+        f"gateway {cpu / args.requests * 1000:.2f} ms"
+    )
+    print(
+        "mean per stage (ms): "
+        + ", ".join(
+            f"{name} {total / count * 1000:.3f}" for name, (count, total) in stages.items() if count
+        )
+    )
     if args.slow:
         slow = [(round(t, 2), round(ms, 1)) for t, ms in gateway if ms > args.slow]
         print(f"{len(slow)} gateway requests over {args.slow} ms (s, ms): {slow[:60]}")
