@@ -38,6 +38,27 @@ def test_a_write_commits_and_an_error_rolls_back_as_store_unavailable(db: Databa
     assert keys == ["a"]  # "b" went with its failed transaction
 
 
+def test_a_read_leaves_the_pooled_connection_transactional(db: Database) -> None:
+    # On PostgreSQL a read runs in autocommit (one round trip); the connection it borrowed
+    # must go back to the pool transactional, or a later write would half-commit.
+    for _ in range(3):  # the pool hands the same connection back
+        with db.driver() as conn:
+            assert conn.execute("SELECT count(*) FROM replay_cache").fetchone()[0] == 0
+
+    def half_then_fail() -> None:
+        with db.driver(write=True) as conn:
+            conn.execute("INSERT INTO replay_cache (key, expires_at) VALUES (?, ?)", ("c", 1.0))
+            conn.execute("INSERT INTO no_such_table VALUES (?)", (1,))
+
+    with pytest.raises(StoreUnavailable):
+        half_then_fail()
+    with db.engine.connect() as conn:  # SQLAlchemy's own transactions too
+        conn.exec_driver_sql("INSERT INTO replay_cache (key, expires_at) VALUES ('d', 1.0)")
+        conn.rollback()
+    with db.driver() as conn:
+        assert conn.execute("SELECT count(*) FROM replay_cache").fetchone()[0] == 0
+
+
 def test_another_exception_rolls_back_and_passes_through(db: Database) -> None:
 
     def half_then_bug() -> None:
