@@ -7,13 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from tests.support.identity import PASSWORD, make_user
+from tests.support.identity import make_user, phished_password
 from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.clock import FixedClock
-from zerotrust.core.errors import AuthenticationFailed, Conflict
+from zerotrust.core.errors import Conflict
 from zerotrust.detect.alerts import Alert, AlertBook, Finding
 from zerotrust.detect.risk import Risk
-from zerotrust.identity.models import ClientInfo
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
 from zerotrust.settings import Settings
@@ -84,11 +83,6 @@ def test_alerts_are_read_after_a_point_in_time_and_id_order(services: Services) 
     assert store.after(order[-1].ts, order[-1].id, limit=10) == []
 
 
-# Sessions are bound to a DPoP key (jkt); neither key here belongs to an enrolled device.
-HOME = ClientInfo(src_ip="127.0.0.1", device_id="dev_home", jkt="jkt_home")
-ATTACKER = ClientInfo(src_ip="203.0.113.66", user_agent="curl/8", jkt="jkt_attacker")
-
-
 def test_a_sign_in_alert_at_the_control_plane_weighs_on_the_gateways_risk(
     settings: Settings, services: Services, clock: FixedClock, fast_hashing: PasswordHashing
 ) -> None:
@@ -97,16 +91,7 @@ def test_a_sign_in_alert_at_the_control_plane_weighs_on_the_gateways_risk(
 
     control, gateway = services, process()
     try:
-        user = make_user(control, "bob")
-        ok = control.authenticator.login("bob", PASSWORD, HOME)
-        control.authenticator.complete_totp(ok.mfa_token, user.code(clock), HOME)
-        clock.advance(3600)
-        # The phished password works from a new device; the second factor does not.
-        stolen = control.authenticator.login("bob", PASSWORD, ATTACKER)
-        for _ in range(2):
-            clock.advance(15)
-            with pytest.raises(AuthenticationFailed):
-                control.authenticator.complete_totp(stolen.mfa_token, "000000", ATTACKER)
+        phished_password(control, make_user(control, "bob"), clock)
         now = clock.now()
         assert control.detection.risk.score("bob", now) == Risk(45, "medium")
         assert gateway.detection.risk.score("bob", now) == Risk(0, "low")  # not read yet

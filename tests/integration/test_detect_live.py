@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.identity import PASSWORD, make_user
+from tests.support.identity import ATTACKER, HOME, PASSWORD, make_user, phished_password
 from tests.unit.detect.helpers import RecordingActions
 from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.clock import FixedClock
@@ -14,13 +14,9 @@ from zerotrust.core.errors import AuthenticationFailed
 from zerotrust.detect.engine import DetectionEngine
 from zerotrust.detect.geo import StaticGeo
 from zerotrust.detect.playbooks import PlaybookRunner
-from zerotrust.identity.models import ClientInfo
 from zerotrust.identity.passwords import PasswordHashing
 from zerotrust.service import Services, build_services
 from zerotrust.settings import Settings
-
-# Sessions are bound to a DPoP key (jkt); neither key here belongs to an enrolled device.
-ATTACKER = ClientInfo(src_ip="203.0.113.66", user_agent="curl/8", jkt="jkt_attacker")
 
 
 class LockingActions(RecordingActions):
@@ -71,18 +67,8 @@ def test_stolen_password_locks_the_account_for_the_next_request(
     wired: tuple[Services, DetectionEngine, LockingActions, MemoryAudit], clock: FixedClock
 ) -> None:
     svc, engine, actions, _ = wired
-    user = make_user(svc, "bob")
-    home = ClientInfo(src_ip="127.0.0.1", device_id="dev_home", jkt="jkt_home")
-    ok = svc.authenticator.login("bob", PASSWORD, home)
-    svc.authenticator.complete_totp(ok.mfa_token, user.code(clock), home)
-    clock.advance(3600)
-    # The phished password works from a new device; the second factor does not.
-    stolen = svc.authenticator.login("bob", PASSWORD, ATTACKER)
-    for _ in range(2):
-        clock.advance(15)
-        with pytest.raises(AuthenticationFailed):
-            svc.authenticator.complete_totp(stolen.mfa_token, "000000", ATTACKER)
+    phished_password(svc, make_user(svc, "bob"), clock)
     assert engine.stats.alerts["stolen_password"] == 1
     assert actions.calls[0][0] == "lock_account"
     with pytest.raises(AuthenticationFailed):
-        svc.authenticator.login("bob", PASSWORD, home)
+        svc.authenticator.login("bob", PASSWORD, HOME)

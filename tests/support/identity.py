@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
+import pytest
 from fastapi.testclient import TestClient
 
 from zerotrust.client import DeviceKey, ZTClient
 from zerotrust.core.clock import FixedClock
-from zerotrust.identity.models import Principal
+from zerotrust.core.errors import AuthenticationFailed
+from zerotrust.identity.models import ClientInfo, Principal
 from zerotrust.service import Services
 
 PASSWORD = "cobalt-heron-ledger-91"
@@ -38,6 +40,25 @@ def make_user(
     principal = svc.admin.create_user(name, roles=roles, password=password, actor="test")
     secret, _ = svc.admin.enroll_totp(principal, actor="test", active=True)
     return User(principal, password, secret)
+
+
+# Sessions are bound to a DPoP key (jkt); neither key here belongs to an enrolled device.
+HOME = ClientInfo(src_ip="127.0.0.1", device_id="dev_home", jkt="jkt_home")
+ATTACKER = ClientInfo(src_ip="203.0.113.66", user_agent="curl/8", jkt="jkt_attacker")
+
+
+def phished_password(svc: Services, user: User, clock: FixedClock) -> None:
+    """A stolen password: the owner signs in at home; an hour later the password works
+    from the attacker's device and the second factor fails twice (``stolen_password``)."""
+    name = user.principal.name
+    ok = svc.authenticator.login(name, user.password, HOME)
+    svc.authenticator.complete_totp(ok.mfa_token, user.code(clock), HOME)
+    clock.advance(3600)
+    stolen = svc.authenticator.login(name, user.password, ATTACKER)
+    for _ in range(2):
+        clock.advance(15)
+        with pytest.raises(AuthenticationFailed):
+            svc.authenticator.complete_totp(stolen.mfa_token, "000000", ATTACKER)
 
 
 def login(client: TestClient, username: str, password: str) -> Any:
