@@ -13,10 +13,13 @@ from fastapi.testclient import TestClient
 
 from tests.support.identity import dpop_headers, make_user, sign_in
 from zerotrust.client import DeviceKey, ZTClient
+from zerotrust.core.auditing import MemoryAudit
 from zerotrust.core.clock import FixedClock
 from zerotrust.crypto.dpop import access_token_hash, make_dpop_proof
 from zerotrust.crypto.jwt import encode_jwt
-from zerotrust.service import Services
+from zerotrust.identity.models import ClientInfo
+from zerotrust.service import Services, build_services
+from zerotrust.settings import Settings
 
 
 def _b64(data: bytes) -> str:
@@ -232,6 +235,36 @@ def test_signing_key_rotation_keeps_old_tokens_until_they_expire(
     services.tokens.reload()
     published = {k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]}
     assert published == {new_kid}
+
+
+def test_each_upkeep_picks_up_another_replicas_rotation_and_unseals_only_then(
+    services: Services, settings: Settings, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zerotrust.crypto.jwt import decode_unverified_header
+
+    other = build_services(settings, clock=clock, audit=MemoryAudit())  # another replica
+    try:
+        kid = services.tokens.signing_key().kid
+        opened: list[str] = []
+        real_open = services.tokens.keys.open
+
+        def counting_open(envelope: bytes, *, aad: bytes) -> bytes:
+            opened.append(aad.decode())
+            return real_open(envelope, aad=aad)
+
+        monkeypatch.setattr(services.tokens.keys, "open", counting_open)
+        for _ in range(3):
+            services.tokens.reload()
+        assert opened == []  # nothing changed: the key in memory stays
+        new_kid = other.tokens.rotate()
+        services.tokens.reload()
+        assert opened == [f"zerotrust/signing-key/{new_kid}"]
+        assert services.tokens.signing_key().kid == new_kid != kid
+        principal = make_user(services, "bob").principal
+        issued = services.sessions.open(principal, aal=1, amr=("pwd",), client=ClientInfo())
+        assert decode_unverified_header(issued.access_token)["kid"] == new_kid
+    finally:
+        other.close()
 
 
 def test_two_authorization_headers_are_refused(

@@ -73,6 +73,7 @@ class TokenIssuer:
         self.alg = alg
         self._signing: SigningKey | None = None
         self._verifying: dict[str, VerifyingKey] = {}
+        self._kids: tuple[str, ...] = ()  # what ``_signing`` and ``_verifying`` were made of
         self._loaded_at = float("-inf")
 
     def _aad(self, kid: str) -> bytes:
@@ -96,12 +97,16 @@ class TokenIssuer:
             self._new_key()
             stored = list(self.repo.active())
         newest = stored[0]
-        der = self.keys.open(newest.private_envelope, aad=self._aad(newest.kid))
-        self._signing = SigningKey.from_pkcs8(der, alg=newest.alg, kid=newest.kid)
         # Retired keys verify for one token lifetime (plus leeway) after they stop signing.
         overlap = self.repo.retired_since(self.clock.now() - self.ttl_s - 60)
-        self._verifying = {s.kid: VerifyingKey.from_jwk(s.public_jwk) for s in (*stored, *overlap)}
+        kids = tuple(s.kid for s in (*stored, *overlap))
         self._loaded_at = self.clock.now()
+        if self._signing is not None and kids == self._kids:
+            return self._signing  # each upkeep's reload: unchanged keys are not unsealed again
+        der = self.keys.open(newest.private_envelope, aad=self._aad(newest.kid))
+        self._signing = SigningKey.from_pkcs8(der, alg=newest.alg, kid=newest.kid)
+        self._verifying = {s.kid: VerifyingKey.from_jwk(s.public_jwk) for s in (*stored, *overlap)}
+        self._kids = kids
         return self._signing
 
     def rotate(self) -> str:
