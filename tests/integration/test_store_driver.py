@@ -22,17 +22,22 @@ def db(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-def test_a_write_commits_and_an_error_rolls_back_as_store_unavailable(db: Database) -> None:
-    with db.driver(write=True) as conn:
-        conn.execute("INSERT INTO replay_cache (key, expires_at) VALUES (?, ?)", ("a", 10.0))
+def _half_then_fail(db: Database, key: str) -> None:
+    """A write transaction whose second statement fails: StoreUnavailable, nothing kept."""
 
-    def half_then_fail() -> None:
+    def write() -> None:
         with db.driver(write=True) as conn:
-            conn.execute("INSERT INTO replay_cache (key, expires_at) VALUES (?, ?)", ("b", 10.0))
+            conn.execute("INSERT INTO replay_cache (key, expires_at) VALUES (?, ?)", (key, 10.0))
             conn.execute("INSERT INTO no_such_table VALUES (?)", (1,))
 
     with pytest.raises(StoreUnavailable):
-        half_then_fail()
+        write()
+
+
+def test_a_write_commits_and_an_error_rolls_back_as_store_unavailable(db: Database) -> None:
+    with db.driver(write=True) as conn:
+        conn.execute("INSERT INTO replay_cache (key, expires_at) VALUES (?, ?)", ("a", 10.0))
+    _half_then_fail(db, "b")
     with db.driver() as conn:
         keys = [r[0] for r in conn.execute("SELECT key FROM replay_cache ORDER BY key").fetchall()]
     assert keys == ["a"]  # "b" went with its failed transaction
@@ -44,14 +49,7 @@ def test_a_read_leaves_the_pooled_connection_transactional(db: Database) -> None
     for _ in range(3):  # the pool hands the same connection back
         with db.driver() as conn:
             assert conn.execute("SELECT count(*) FROM replay_cache").fetchone()[0] == 0
-
-    def half_then_fail() -> None:
-        with db.driver(write=True) as conn:
-            conn.execute("INSERT INTO replay_cache (key, expires_at) VALUES (?, ?)", ("c", 1.0))
-            conn.execute("INSERT INTO no_such_table VALUES (?)", (1,))
-
-    with pytest.raises(StoreUnavailable):
-        half_then_fail()
+    _half_then_fail(db, "c")
     with db.engine.connect() as conn:  # SQLAlchemy's own transactions too
         conn.exec_driver_sql("INSERT INTO replay_cache (key, expires_at) VALUES ('d', 1.0)")
         conn.rollback()
