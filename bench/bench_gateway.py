@@ -600,21 +600,22 @@ connection behind a slow store, so it is not done. On PostgreSQL the audit commi
 fsync) and the `jti` round trip to Redis dominate light-load latency; that is the price
 of auditing before forwarding, and it is kept.
 
-Done to get here (each in `docs/gateway.md`): the per-request statements (`jti`, session,
-audit append, rate-limit counters, events) run as constant SQL on the driver connection,
-one per thread on SQLite, with this process's SQLite writers queued on a lock rather than
-in SQLite's sleeping busy handler; events leave through one publishing thread that stores
-them in batches; a device's public key is parsed once; Cedar answers are reused for
-byte-identical requests; PostgreSQL has no pre-ping round trip. Together they took the
-chain from about 3.4 ms to about 0.9 ms of CPU per request in process. Then, for the
-light-load tail: SQLite's write-ahead log is copied back by the upkeep thread every two
-seconds instead of by whichever commit crosses 1,000 pages (one request in a hundred
-paid 5-70 ms for it), the event thread lets a batch gather for 20 ms instead of waking
-for every event, and a proof key's thumbprint is computed once. One client sending
-6,000 requests one after another (`python bench/bench_gateway_tail.py`) measured the
-gateway adding 5.7 ms at p99 before these and 2.6-3.1 ms after (1.4-1.8 ms at p50). What
-is left of the tail is the disk: a stall of 15-30 ms about every two seconds, when the
-write-ahead log is copied back and the database file synced, whoever does it.
+Done to get here (each in `docs/gateway.md`): the per-request statements (`jti`,
+session, audit append, rate-limit counters, events) run as constant SQL on the driver
+connection, one per thread on SQLite, with this process's SQLite writers queued on a
+lock rather than in SQLite's sleeping busy handler; events leave through one publishing
+thread that stores them in batches; a device's public key is parsed once; Cedar answers
+are reused for byte-identical requests; PostgreSQL has no pre-ping round trip. Together
+they took the chain from about 3.4 ms to about 0.9 ms of CPU per request in process.
+Then, for the light-load tail: SQLite's write-ahead log is copied back by the upkeep
+thread every two seconds instead of by whichever commit crosses 1,000 pages (one request
+in a hundred paid 5-70 ms for it), the event thread lets a batch gather for 20 ms
+instead of waking for every event, and a proof key's thumbprint is computed once. One
+client sending 6,000 requests back to back (`python bench/bench_gateway_tail.py
+--interval-ms 0`) measured the gateway adding 5.7 ms at p99 before these and 2.6-3.1 ms
+after (1.4-1.8 ms at p50). What is left of the tail is the disk: a stall of 15-30 ms
+about every two seconds, when the write-ahead log is copied back and the database file
+synced, whoever does it.
 
 Tried and not kept: 1, 2 or 4 worker threads instead of 8 (510-530 req/s each: CPU per
 request is the limit, not lock contention); a 0.5 ms interpreter switch interval (no
@@ -622,7 +623,7 @@ gain). Over HTTP the request costs about three times the chain's CPU: around it 
 identity assertion (an Ed25519 signature), the event and the detection engine behind it
 (about 0.2 ms), the forwarder, and the hand-offs to and from the worker threads.
 
-Measured again the next day with `python bench/bench_gateway_tail.py`, which now also
+Measured again the next day, back to back, with `bench_gateway_tail.py`, which now also
 reports each server's CPU per request and the gateway's mean time per stage: the machine
 ran the same code about half as fast (the chain in process 1.0-1.3 ms of CPU; the bare
 proxy 0.37-0.46 ms of CPU per request, the gateway 3.0-4.0 ms; 2.8-3.7 ms added at p50).
@@ -638,6 +639,16 @@ proxy 2.2k (35.7k and 5.8k the day before), the gateway 312 on SQLite (14 %) and
 PostgreSQL + Redis (8 %), adding 3.6 ms and 8.2 ms at p50 at light load. On PostgreSQL
 the session read now runs in autocommit, one round trip instead of three (0.13-0.21 ms
 against 0.33-0.34 ms for the read alone).
+
+Light load, measured fairly: back to back, each server runs at its own pace, and on this
+machine a process that idles between requests answers more slowly (a 3 ms pause between
+requests took the bare proxy's p50 from about 0.5 ms to 1.3 ms and the upstream's from
+0.15 to 0.4 ms). One request after another, the bare proxy never idles and the gateway
+does, so the difference charges that wake-up to the gateway. `bench_gateway_tail.py` now
+paces both servers alike, a request every 5 ms: the bare proxy answered at p50 1.4-1.5
+ms and p99 2.1-2.2 ms, and the gateway added 2.3-2.9 ms at p50 and 4.6-5.2 ms at p99
+(2.8-3.7 ms at p50 back to back the same day). The wrk light-load columns above are one
+connection back to back, with the same bias.
 
 Where a light-load request's time goes (py-spy sampling the gateway at 500 Hz while one
 client sends requests one after another; about 1.35 ms of gateway work per request
