@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from tests.support.audit import audited
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.console import console_passkey, passkey_sign_in, passkey_verify
 from tests.support.gateway import healthy_posture
 from tests.support.identity import PASSWORD, User, sign_in
 from zerotrust.api.app import create_app
@@ -98,9 +99,7 @@ def person(svc: Services, name: str, roles: tuple[str, ...], *, uv: bool = True)
     """A user with a password, TOTP and a console passkey in a software authenticator."""
     principal = svc.admin.create_user(name, roles=roles, password=PASSWORD, actor="test")
     secret, _ = svc.admin.enroll_totp(principal, actor="test", active=True)
-    passkey = SoftAuthenticator("localhost", ORIGIN, user_verified=uv)
-    options = svc.webauthn.registration_options(principal, require_uv=False)
-    svc.webauthn.verify_registration(principal, passkey.create(options), name="console")
+    passkey = console_passkey(svc, principal, ORIGIN, user_verified=uv)
     return Person(principal, User(principal, PASSWORD, secret), passkey)
 
 
@@ -149,22 +148,10 @@ class ConsoleBrowser:
 
     def verify(self, who: Person, *, username: str | None = None) -> httpx.Response:
         """Steps 1-2: options and the assertion, with a new browser key."""
-        self.key = SigningKey.generate("ES256")
-        name = username or who.principal.name
-        options = self.web.post("/console/signin/options", json={"username": name})
-        assert options.status_code == 200, options.text
-        assertion = who.passkey.get(options.json())
-        return self.post("/console/signin/verify", {"username": name, "credential": assertion})
+        return passkey_verify(self, self.web, username or who.principal.name, who.passkey)
 
     def sign_in(self, who: Person, *, device: ZTClient | None = None) -> None:
-        verified = self.verify(who)
-        assert verified.status_code == 200, verified.text
-        if device is not None:
-            linked = device.request("POST", "/console/link", json={"code": verified.json()["code"]})
-            assert linked.status_code == 200, linked.text
-        done = self.post("/console/signin/complete", {"without_device": device is None})
-        assert done.status_code == 200, done.text
-        assert done.json()["status"] == "signed_in"
+        passkey_sign_in(self, self.web, who.principal.name, who.passkey, agent=device)
         assert self.get("/console/").status_code in (200, 403)
 
     def step_up(self, who: Person) -> httpx.Response:

@@ -24,6 +24,7 @@ import pytest
 
 from tests.support.audit import audited
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.console import console_passkey, passkey_sign_in
 from tests.support.gateway import console_behind_gateway, free_port, healthy_posture
 from tests.support.identity import PASSWORD
 from zerotrust.client import DeviceKey, ZTClient
@@ -125,21 +126,7 @@ class Browser:
         return self.http.post(path, json=body or {}, headers=headers)
 
     def sign_in(self, who: Person, *, agent: ZTClient | None = None) -> None:
-        self.key = SigningKey.generate("ES256")
-        name = who.principal.name
-        options = self.http.post("/console/signin/options", json={"username": name})
-        assert options.status_code == 200, options.text
-        verified = self.post(
-            "/console/signin/verify",
-            {"username": name, "credential": who.passkey.get(options.json())},
-        )
-        assert verified.status_code == 200, verified.text
-        if agent is not None:
-            linked = agent.request("POST", "/console/link", json={"code": verified.json()["code"]})
-            assert linked.status_code == 200, linked.text
-        done = self.post("/console/signin/complete", {"without_device": agent is None})
-        assert done.status_code == 200, done.text
-        assert done.json()["status"] == "signed_in"
+        passkey_sign_in(self, self.http, who.principal.name, who.passkey, agent=agent)
 
 
 @dataclass
@@ -150,10 +137,7 @@ class Person:
 
 def person(dep: Deployment, name: str, roles: tuple[str, ...]) -> Person:
     principal = dep.svc.admin.create_user(name, roles=roles, password=PASSWORD, actor="test")
-    passkey = SoftAuthenticator("localhost", dep.origin, user_verified=True)
-    options = dep.svc.webauthn.registration_options(principal, require_uv=False)
-    dep.svc.webauthn.verify_registration(principal, passkey.create(options), name="console")
-    return Person(principal, passkey)
+    return Person(principal, console_passkey(dep.svc, principal, dep.origin))
 
 
 def agent(dep: Deployment, who: Person) -> ZTClient:
