@@ -15,6 +15,7 @@ from zerotrust.core.auditing import AuditRecord, MemoryAudit
 from zerotrust.core.clock import FixedClock
 from zerotrust.core.errors import StoreUnavailable
 from zerotrust.crypto.dpop import make_dpop_proof
+from zerotrust.demo.stack import CONSOLE_UPSTREAM, console_routes
 from zerotrust.gateway.app import Gateway, create_gateway
 from zerotrust.gateway.chain import RequestFacts
 from zerotrust.gateway.routes_file import parse_config
@@ -189,30 +190,17 @@ def test_an_audit_log_that_cannot_be_written_stops_the_request(setup: Setup) -> 
 
 # -- browser sessions and public routes ------------------------------------------------------
 
+# The console's routes as the demo deploys them (docs/console.md).
 BROWSER_CONFIG = parse_config(
     {
         "listen": {"public_origins": [ORIGIN]},
-        "upstreams": {"console": {"url": "http://127.0.0.1:9"}},
-        "routes": [
-            {
-                "name": "console-signin",
-                "prefix": "/console/signin",
-                "upstream": "console",
-                "auth": "public",
-                "methods": {"GET": "read", "POST": "read"},
-                "resource": {"type": "Report", "id": "console"},
-            },
-            {
-                "name": "console",
-                "prefix": "/console",
-                "upstream": "console",
-                "auth": "session",
-                "signin": "/console/signin",
-                "methods": {"GET": "read", "POST": "read"},
-                "resource": {"type": "Report", "id": "console"},
-            },
-        ],
+        "upstreams": {CONSOLE_UPSTREAM: {"url": "http://127.0.0.1:9"}},
+        "routes": console_routes(),
     }
+)
+SIGNIN, CONSOLE = (
+    next(r for r in BROWSER_CONFIG.routes if r.name == name)
+    for name in ("console-signin", "console")
 )
 
 
@@ -246,7 +234,7 @@ class BrowserSetup:
         facts = RequestFacts(
             method="GET",
             path="/console/alerts",
-            route=BROWSER_CONFIG.routes[1],
+            route=CONSOLE,
             segments=("alerts",),
             client_ip="81.2.69.142",
             correlation_id="req_browser",
@@ -298,9 +286,7 @@ def test_a_device_linked_to_someone_else_earns_no_trust(browser: BrowserSetup) -
 
 
 def test_a_public_route_verifies_nobody_and_decides_nothing(browser: BrowserSetup) -> None:
-    facts = browser.facts(
-        path="/console/signin", route=BROWSER_CONFIG.routes[0], session_handle=None, dpop=()
-    )
+    facts = browser.facts(path="/console/signin", route=SIGNIN, session_handle=None, dpop=())
     verdict = browser.gateway.chain.verify(facts)
     assert (verdict.outcome, verdict.auth) == ("public", None)
     assert browser.audit.records == []
