@@ -20,12 +20,14 @@ from zerotrust.core.auditing import AuditRecorder
 from zerotrust.core.clock import Clock, SystemClock
 from zerotrust.core.errors import ConfigError
 from zerotrust.core.events import EventSink, FanoutSink
+from zerotrust.core.ids import new_id
 from zerotrust.crypto.providers import LoadedRootKey, RootKeyProvider, provider_from_env
 from zerotrust.detect.alerts import AlertBook
 from zerotrust.detect.config import DetectConfig, load_config
 from zerotrust.detect.engine import DetectionEngine
 from zerotrust.detect.playbooks import PlaybookRunner
 from zerotrust.detect.risk import AlertFeed
+from zerotrust.detect.shared import EventFeed
 from zerotrust.devices.registry import DeviceRegistry
 from zerotrust.identity.authentication import Authenticator
 from zerotrust.identity.dpop import DpopGuard
@@ -44,7 +46,7 @@ from zerotrust.policy.pdp import PolicyDecisionPoint
 from zerotrust.policy.store import PolicyStore, default_pack_dir
 from zerotrust.responses import IdentityResponses
 from zerotrust.settings import Settings
-from zerotrust.store.alerts_repo import SqlAlerts
+from zerotrust.store.alerts_repo import SqlAlertClaims, SqlAlerts
 from zerotrust.store.audit_log import SqlAuditStore
 from zerotrust.store.counters import RedisCounters, SqlCounters
 from zerotrust.store.database import Database
@@ -97,6 +99,7 @@ class Services:
     detection: DetectionEngine
     alerts: AlertBook
     risk_feed: AlertFeed
+    event_feed: EventFeed
     alert_sinks: list[WebhookSink | SyslogSink]
     audit_log: AuditLog | None  # None only when a test supplies its own recorder
     vault: Vault
@@ -116,12 +119,13 @@ class Services:
     def maintain(self) -> None:
         """Periodic upkeep (every few seconds): pick up edited policies (the last good set
         stays if the new one fails), other replicas' grant changes, grant expiries, other
-        processes' alerts into the risk scores, audit checkpoints, and SQLite's log
-        checkpoint (off the request path)."""
+        processes' events into detection and their alerts into the risk scores, audit
+        checkpoints, and SQLite's log checkpoint (off the request path)."""
         self.policies.poll()
         self.tokens.reload()  # another replica may have rotated the signing key
         self.grant_index.refresh(self.grants_repo)
         self.grants.expire_due()
+        self.event_feed.pull()  # before the alerts: what it raises counts at once
         self.risk_feed.pull()
         if self.audit_log is not None:
             self.audit_log.maybe_checkpoint()
@@ -195,8 +199,15 @@ def build_services(
     # (wired below, once those exist) and its risk scores feed the policy context.
     alerts = AlertBook(audit, store=SqlAlerts(db))  # shared by every process
     sinks = alert_sinks(settings)
-    engine = DetectionEngine(detect_config(settings), on_alert=[alerts.add, *sinks])
-    events: EventSink = FanoutSink([SqlEventSink(db), engine, *extra_sinks])
+    # Every process's engine also counts the events the others store (``event_feed``);
+    # a claim in the shared store decides which of them raises an incident's alert.
+    engine = DetectionEngine(
+        detect_config(settings), on_alert=[alerts.add, *sinks], claims=SqlAlertClaims(db)
+    )
+    stored_events = SqlEventSink(db, origin=new_id("proc"))
+    # The engine first: it claims what its own events complete before any other process
+    # can read them, so a replica's own incidents weigh on its very next decision.
+    events: EventSink = FanoutSink([engine, stored_events, *extra_sinks])
     counters: CounterStore = (
         RedisCounters(settings.redis_url) if settings.redis_url else SqlCounters(db)
     )
@@ -316,6 +327,7 @@ def build_services(
     grant_repo, grant_index = SqlGrants(db), GrantIndex()
     grant_index.refresh(grant_repo)
     grants = GrantService(grant_repo, audit=audit, clock=clock, listeners=[grant_index.put])
+    event_feed = EventFeed(stored_events, engine.ingest)
     risk_feed = AlertFeed(alerts.store, engine.risk, now=clock.now())
     risk_feed.pull()  # a restarted replica decides with the risk that still weighs
     return Services(
@@ -344,6 +356,7 @@ def build_services(
         detection=engine,
         alerts=alerts,
         risk_feed=risk_feed,
+        event_feed=event_feed,
         alert_sinks=sinks,
         audit_log=audit_log,
         vault=vault,

@@ -1,7 +1,7 @@
 """Two gateway replicas behind one address share PostgreSQL and Redis: a DPoP proof
 replayed on the other replica is refused, a session revoked anywhere is refused on both
-at the next request, rate limits count across both, and an alert raised anywhere weighs
-on both replicas' decisions."""
+at the next request, rate limits count across both, an alert raised anywhere weighs
+on both replicas' decisions, and detection counts the traffic of both."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ from zerotrust.settings import Settings
 
 ROOT_KEY = "A" * 42 + "Q"
 LB = "https://gw.example.test"  # the one public address both replicas answer for
+PROBES = (
+    ("keys", "read", "KeyMaterial"),
+    ("policies", "manage", "Policy"),
+    ("roles", "manage", "Role"),
+    ("audit", "export", "AuditLog"),
+)
 SERVE = "from zerotrust.cli.gateway import gateway_group; gateway_group(prog_name='zt gateway')"
 
 
@@ -72,7 +78,17 @@ def cluster(tmp_path: Path, pg_server_url: str, redis_url: str) -> Iterator[Clus
                 "upstream": "svc",
                 "methods": {"GET": "read"},
                 "resource": {"type": "Transaction", "id": "{1}"},
-            }
+            },
+            *(
+                {  # what a fraud analyst may not do: denied
+                    "name": name,
+                    "prefix": f"/api/{name}",
+                    "upstream": "svc",
+                    "methods": {"GET": action},
+                    "resource": {"type": rtype, "id": "{1}"},
+                }
+                for name, action, rtype in PROBES
+            ),
         ],
     }
     (tmp_path / "routes.yaml").write_text(yaml.safe_dump(routes))
@@ -171,6 +187,16 @@ def test_a_revoked_session_is_refused_by_every_replica_at_once(cluster: Cluster)
         assert refused.json()["code"] == "invalid_token"
 
 
+def _after_upkeep(cluster: Cluster, replica: str, path: str) -> httpx.Response:
+    """The answer once the replica's upkeep has run: a 200 is asked again 2 s later, in
+    case the upkeep ran late on a loaded machine."""
+    answer = httpx.get(replica + path, headers=cluster.headers(path))
+    if answer.status_code == 200:
+        time.sleep(2.0)
+        answer = httpx.get(replica + path, headers=cluster.headers(path))
+    return answer
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_an_alert_raised_elsewhere_weighs_on_both_replicas(cluster: Cluster) -> None:
@@ -192,9 +218,29 @@ def test_an_alert_raised_elsewhere_weighs_on_both_replicas(cluster: Cluster) -> 
     # per-principal limit (6 a minute) leaves four more requests.
     time.sleep(2.5)
     for replica in (a, b):
-        refused = httpx.get(replica + path, headers=cluster.headers(path))
-        if refused.status_code == 200:  # an upkeep can run late on a loaded machine
-            time.sleep(2.0)
-            refused = httpx.get(replica + path, headers=cluster.headers(path))
+        refused = _after_upkeep(cluster, replica, path)
         assert refused.status_code == 403, refused.text
         assert "risk-high" in refused.json()["reasons"]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_probe_spread_over_both_replicas_is_detected_once(cluster: Cluster) -> None:
+    # Four denials on never-allowed actions make privilege probing fire (high); each
+    # replica serves two, so neither would see the burst on its own.
+    a, b = cluster.replicas
+    for replica, (name, _, _) in zip((a, b, a, b), PROBES, strict=True):
+        path = f"/api/{name}/x1"
+        assert httpx.get(replica + path, headers=cluster.headers(path)).status_code == 403
+    # At its next upkeep (every 2 s) each replica's engine reads the other's denials; the
+    # first to complete the burst claims it and runs the playbook: step-up, revoke. The
+    # per-principal limit (6 a minute) leaves two requests that may still be allowed.
+    time.sleep(3.0)
+    path = "/api/transactions/t1"
+    for replica in (a, b):
+        answer = _after_upkeep(cluster, replica, path)
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["code"] == "invalid_token"  # the session was revoked
+    time.sleep(2.5)  # both replicas have seen all four denials by now
+    probes = [x for x in cluster.services.alerts.list() if x.detector == "privilege_probing"]
+    assert [(x.principal, x.severity) for x in probes] == [("rhea", "high")]

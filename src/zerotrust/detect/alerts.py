@@ -37,6 +37,13 @@ class Finding:
     device_id: str | None = None
     session_id: str | None = None
     sources: tuple[str, ...] = ()  # further addresses implicated (distributed attacks)
+    # The key without this process's burst (episode) number, which other processes count
+    # differently: what an alert is claimed on across processes (``detect.shared``).
+    subject: str | None = None
+
+    @property
+    def claim_key(self) -> str:
+        return self.key if self.subject is None else self.subject
 
 
 @dataclass(frozen=True, slots=True)

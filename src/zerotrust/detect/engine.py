@@ -10,6 +10,11 @@ Time is the events' own: windows, baselines, cooldowns and risk decay all use ev
 time, never a wall clock, so the same events always give the same alerts. A detector
 that raises is counted and skipped for that event; a malformed event is counted and
 dropped; neither stops the stream.
+
+With ``claims`` (every process's engine over one shared store, ``detect.shared``), an
+alert is raised only if its detector and subject (the finding's key without the burst
+number, which each process counts its own way) could be claimed for the cooldown: when
+several processes' engines see one incident, one of them raises it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from zerotrust.detect.events import Event, MalformedEvent, from_security_event, 
 from zerotrust.detect.geo import CountryGeo, GeoLocator
 from zerotrust.detect.playbooks import PlaybookRunner
 from zerotrust.detect.risk import RiskScores
+from zerotrust.detect.shared import AlertClaims
 
 
 @dataclass
@@ -50,6 +56,10 @@ class EngineStats:
     malformed: int = 0
     alerts: Counter[str] = field(default_factory=Counter)
     suppressed: int = 0
+    # ``claims``: the incident's alert was raised already (by another process, or here
+    # for an earlier burst within the cooldown).
+    already_claimed: int = 0
+    claim_errors: int = 0  # the claims store failed: the alert was raised anyway
     detector_errors: Counter[str] = field(default_factory=Counter)
     last_malformed: str | None = None
 
@@ -84,8 +94,10 @@ class DetectionEngine:
         responder: PlaybookRunner | None = None,
         on_alert: Iterable[Callable[[Alert], None]] = (),
         detectors: Iterable[Detector] | None = None,
+        claims: AlertClaims | None = None,
     ) -> None:
         self.config = config or DetectConfig()
+        self.claims = claims
         self.geo = geo or CountryGeo()
         self.risk = risk if risk is not None else RiskScores(self.config.risk)
         self.responder = responder
@@ -131,15 +143,18 @@ class DetectionEngine:
         action that itself emits events (a revocation, a lock) re-enters without deadlock.
         """
         with self._lock:
-            alerts = self._detect(event)
+            found = self._detect(event)
+        claims = self.claims
+        alerts = [a for a, key in found if claims is None or self._claim(claims, a, key)]
         for alert in alerts:
             self._raise(alert)
         return alerts
 
-    def _detect(self, event: Event) -> list[Alert]:
+    def _detect(self, event: Event) -> list[tuple[Alert, str]]:
+        """The fresh findings' alerts, each with what it is claimed on."""
         self.stats.events += 1
         self._maybe_prune(event.ts)
-        alerts: list[Alert] = []
+        alerts: list[tuple[Alert, str]] = []
         for detector in self._by_kind.get(event.kind, ()):
             try:
                 finding = detector.observe(event)
@@ -147,7 +162,8 @@ class DetectionEngine:
                 self.stats.detector_errors[detector.name] += 1
                 continue
             if finding is not None and self._fresh(finding, event.ts):
-                alerts.append(Alert.from_finding(finding, ts=event.ts, event_id=event.id))
+                alert = Alert.from_finding(finding, ts=event.ts, event_id=event.id)
+                alerts.append((alert, finding.claim_key))
                 self.stats.alerts[finding.detector] += 1
         return alerts
 
@@ -159,6 +175,28 @@ class DetectionEngine:
             return False
         self._cooldown[key] = now + self.config.cooldown_s
         return True
+
+    def _claim(self, claims: AlertClaims, alert: Alert, key: str) -> bool:
+        """Whether this engine raises the alert, or it was raised already (outside the
+        lock: a database write). A failing store raises it: a duplicate alert is better
+        than a missed one."""
+        try:
+            won = claims.claim(
+                alert.detector,
+                key,
+                now=alert.ts,
+                until=alert.ts + self.config.cooldown_s,
+                alert_id=alert.id,
+            )
+        except Exception:
+            with self._lock:
+                self.stats.claim_errors += 1
+            return True
+        if not won:
+            with self._lock:
+                self.stats.alerts[alert.detector] -= 1
+                self.stats.already_claimed += 1
+        return won
 
     def _raise(self, alert: Alert) -> None:
         self.risk.record(alert)

@@ -10,6 +10,7 @@ at once cannot both win.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from typing import Any
 
@@ -33,6 +34,27 @@ alerts = sa.Table(
 )
 sa.Index("ix_alerts_ts", alerts.c.ts)
 sa.Index("ix_alerts_state_ts", alerts.c.state, alerts.c.ts)
+
+# Which process's engine raises an incident's alert (``detect.shared.AlertClaims``): one
+# row per detector and subject (the finding key without its burst number), claimed
+# until the cooldown ends.
+detection_claims = sa.Table(
+    "detection_claims",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # sha256 of detector and key
+    sa.Column("until", sa.Float, nullable=False),
+    sa.Column("alert_id", sa.String(64), nullable=False),
+)
+
+# One statement, atomic on both databases: a new row, or an expired claim taken over.
+_CLAIM = sa.text(
+    "INSERT INTO detection_claims (id, until, alert_id) VALUES (:id, :until, :alert_id) "
+    "ON CONFLICT (id) DO UPDATE SET until = excluded.until, alert_id = excluded.alert_id "
+    "WHERE detection_claims.until <= :now"
+)
+# Claims this far past their end are deleted, at most once an hour of event time.
+CLAIM_RETENTION_S = 86_400.0
+PRUNE_EVERY_S = 3600.0
 
 
 def _body(alert: Alert) -> str:
@@ -106,3 +128,28 @@ class SqlAlerts:
             )
         )
         return bool(result.rowcount == 1)
+
+
+class SqlAlertClaims:
+    """``AlertClaims`` on SQLite or PostgreSQL, shared by every process."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._next_prune = float("-inf")
+
+    def claim(self, detector: str, key: str, *, now: float, until: float, alert_id: str) -> bool:
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            self.prune(now)
+        claim_id = hashlib.sha256(f"{detector}|{key}".encode()).hexdigest()
+        params = {"id": claim_id, "until": until, "alert_id": alert_id, "now": now}
+        result = self.db.run(lambda c: c.execute(_CLAIM, params))
+        return bool(result.rowcount == 1)
+
+    def prune(self, now: float) -> int:
+        """Delete the claims that ended over a day before ``now``; how many."""
+        horizon = now - CLAIM_RETENTION_S
+        result = self.db.run(
+            lambda c: c.execute(detection_claims.delete().where(detection_claims.c.until < horizon))
+        )
+        return int(result.rowcount or 0)

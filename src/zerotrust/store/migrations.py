@@ -57,9 +57,19 @@ def _alerts_table(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _shared_detection(conn: Connection) -> None:
+    from zerotrust.store.alerts_repo import detection_claims
+
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("security_events")}
+    if "origin" not in columns:  # a database from before: its events have no origin
+        conn.execute(sa.text("ALTER TABLE security_events ADD COLUMN origin VARCHAR(40)"))
+    detection_claims.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "alerts shared by every process", _alerts_table),
+    Migration(3, "detection across processes", _shared_detection),
 )
 
 

@@ -159,6 +159,8 @@ security_events = sa.Table(
     sa.Column("time", sa.String(32), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("body", sa.JSON, nullable=False),
+    # The process that stored it: each process's detection reads the others' events.
+    sa.Column("origin", sa.String(40)),
 )
 
 devices = sa.Table(

@@ -51,6 +51,7 @@ class BruteForce:
             detector=self.name,
             severity="high",
             key=f"{key[0]}|{factor}#{window.episode}",
+            subject=f"{key[0]}|{factor}",
             principal=event.principal,
             event_ids=tuple(e.id for e in events),
             explanation=(

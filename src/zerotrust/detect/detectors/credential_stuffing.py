@@ -52,6 +52,7 @@ class CredentialStuffing:
             detector=self.name,
             severity="high",
             key=f"global#{self.episode}",
+            subject="global",
             principal=None,
             event_ids=tuple(entry[3] for entry in self.recent),
             explanation=(

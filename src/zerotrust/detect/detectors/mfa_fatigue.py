@@ -48,6 +48,7 @@ class MfaFatigue:
             detector=self.name,
             severity="high",
             key=f"{key}#{window.episode}",
+            subject=key,
             principal=event.principal,
             event_ids=tuple(window),
             explanation=(

@@ -68,6 +68,7 @@ class PasswordSpraying:
             detector=self.name,
             severity="high",
             key=f"src:{source}#{pending.episode}",
+            subject=f"src:{source}",
             principal=None,
             event_ids=pending.event_ids(),
             explanation=(
@@ -92,6 +93,7 @@ class PasswordSpraying:
             detector=self.name,
             severity="high",
             key=f"global#{pending.episode}",
+            subject="global",
             principal=None,
             event_ids=pending.event_ids(),
             explanation=(

@@ -86,6 +86,7 @@ class PrivilegeProbing:
             detector=self.name,
             severity="high" if len(novel) >= cfg.novel_pairs else "medium",
             key=f"{event.principal}#{denied.episode}",
+            subject=event.principal,
             principal=event.principal,
             event_ids=tuple(eid for _, eid in denied),
             explanation=(
