@@ -37,13 +37,18 @@ class Finding:
     device_id: str | None = None
     session_id: str | None = None
     sources: tuple[str, ...] = ()  # further addresses implicated (distributed attacks)
-    # The key without this process's burst (episode) number, which other processes count
-    # differently: what an alert is claimed on across processes (``detect.shared``).
+    # For detectors that number bursts (episodes) in their key: the key without that
+    # number, which each process counts its own way, and the detector's window. Across
+    # processes (``detect.shared``) the alert is claimed on the subject for the window: a
+    # new burst needs that long a quiet spell first, so it is claimed anew.
     subject: str | None = None
+    burst_window_s: float | None = None
 
-    @property
-    def claim_key(self) -> str:
-        return self.key if self.subject is None else self.subject
+    def claim(self, cooldown_s: float) -> tuple[str, float]:
+        """What the alert is claimed on across processes, and for how long."""
+        if self.subject is None or self.burst_window_s is None:
+            return self.key, cooldown_s
+        return self.subject, min(cooldown_s, self.burst_window_s)
 
 
 @dataclass(frozen=True, slots=True)

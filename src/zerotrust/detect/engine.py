@@ -12,9 +12,9 @@ that raises is counted and skipped for that event; a malformed event is counted 
 dropped; neither stops the stream.
 
 With ``claims`` (every process's engine over one shared store, ``detect.shared``), an
-alert is raised only if its detector and subject (the finding's key without the burst
-number, which each process counts its own way) could be claimed for the cooldown: when
-several processes' engines see one incident, one of them raises it.
+alert is raised only if it could be claimed (``Finding.claim``: its key for the cooldown,
+or for detectors that number bursts, its subject for the burst window): when several
+processes' engines see one incident, one of them raises it.
 """
 
 from __future__ import annotations
@@ -56,8 +56,7 @@ class EngineStats:
     malformed: int = 0
     alerts: Counter[str] = field(default_factory=Counter)
     suppressed: int = 0
-    # ``claims``: the incident's alert was raised already (by another process, or here
-    # for an earlier burst within the cooldown).
+    # ``claims``: the incident's alert was raised already, by another process.
     already_claimed: int = 0
     claim_errors: int = 0  # the claims store failed: the alert was raised anyway
     detector_errors: Counter[str] = field(default_factory=Counter)
@@ -145,16 +144,16 @@ class DetectionEngine:
         with self._lock:
             found = self._detect(event)
         claims = self.claims
-        alerts = [a for a, key in found if claims is None or self._claim(claims, a, key)]
+        alerts = [a for a, f in found if claims is None or self._claim(claims, a, f)]
         for alert in alerts:
             self._raise(alert)
         return alerts
 
-    def _detect(self, event: Event) -> list[tuple[Alert, str]]:
-        """The fresh findings' alerts, each with what it is claimed on."""
+    def _detect(self, event: Event) -> list[tuple[Alert, Finding]]:
+        """The fresh findings' alerts, each with its finding."""
         self.stats.events += 1
         self._maybe_prune(event.ts)
-        alerts: list[tuple[Alert, str]] = []
+        alerts: list[tuple[Alert, Finding]] = []
         for detector in self._by_kind.get(event.kind, ()):
             try:
                 finding = detector.observe(event)
@@ -163,7 +162,7 @@ class DetectionEngine:
                 continue
             if finding is not None and self._fresh(finding, event.ts):
                 alert = Alert.from_finding(finding, ts=event.ts, event_id=event.id)
-                alerts.append((alert, finding.claim_key))
+                alerts.append((alert, finding))
                 self.stats.alerts[finding.detector] += 1
         return alerts
 
@@ -176,17 +175,14 @@ class DetectionEngine:
         self._cooldown[key] = now + self.config.cooldown_s
         return True
 
-    def _claim(self, claims: AlertClaims, alert: Alert, key: str) -> bool:
+    def _claim(self, claims: AlertClaims, alert: Alert, finding: Finding) -> bool:
         """Whether this engine raises the alert, or it was raised already (outside the
         lock: a database write). A failing store raises it: a duplicate alert is better
         than a missed one."""
+        key, span_s = finding.claim(self.config.cooldown_s)
         try:
             won = claims.claim(
-                alert.detector,
-                key,
-                now=alert.ts,
-                until=alert.ts + self.config.cooldown_s,
-                alert_id=alert.id,
+                alert.detector, key, now=alert.ts, until=alert.ts + span_s, alert_id=alert.id
             )
         except Exception:
             with self._lock:

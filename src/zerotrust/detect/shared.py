@@ -9,9 +9,10 @@ hands the engine the events other processes stored since the last pull (in store
 order), and every engine counts the whole stream.
 
 Several engines then see the same incident. ``AlertClaims`` makes one of them raise it:
-before an alert is raised, its ``(detector, key)`` is claimed in the shared store for
-the cooldown; an engine whose claim is refused suppresses the alert, as it would its
-own repeat. One alert, one playbook run, one webhook, whichever process got there.
+before an alert is raised, it is claimed in the shared store (``Finding.claim``: on its
+key for the cooldown, or on its subject for the burst window); an engine whose claim is
+refused suppresses the alert, as it would its own repeat. One alert, one playbook run,
+one webhook, whichever process got there.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class SharedEvents(Protocol):
 
 
 class AlertClaims(Protocol):
-    """Who raises an incident's alert: the first engine to claim it for the cooldown."""
+    """Who raises an incident's alert: the first engine to claim it, until its claim ends."""
 
     def claim(self, detector: str, key: str, *, now: float, until: float, alert_id: str) -> bool:
         """True if this engine may raise the alert: no claim on ``(detector, key)`` runs

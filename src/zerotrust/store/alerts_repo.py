@@ -36,8 +36,7 @@ sa.Index("ix_alerts_ts", alerts.c.ts)
 sa.Index("ix_alerts_state_ts", alerts.c.state, alerts.c.ts)
 
 # Which process's engine raises an incident's alert (``detect.shared.AlertClaims``): one
-# row per detector and subject (the finding key without its burst number), claimed
-# until the cooldown ends.
+# row per detector and claim key, held until the claim ends (``Finding.claim``).
 detection_claims = sa.Table(
     "detection_claims",
     metadata,

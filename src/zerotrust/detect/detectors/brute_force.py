@@ -52,6 +52,7 @@ class BruteForce:
             severity="high",
             key=f"{key[0]}|{factor}#{window.episode}",
             subject=f"{key[0]}|{factor}",
+            burst_window_s=self.config.window_s,
             principal=event.principal,
             event_ids=tuple(e.id for e in events),
             explanation=(

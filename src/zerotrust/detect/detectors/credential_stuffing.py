@@ -53,6 +53,7 @@ class CredentialStuffing:
             severity="high",
             key=f"global#{self.episode}",
             subject="global",
+            burst_window_s=self.config.window_s,
             principal=None,
             event_ids=tuple(entry[3] for entry in self.recent),
             explanation=(

@@ -49,6 +49,7 @@ class MfaFatigue:
             severity="high",
             key=f"{key}#{window.episode}",
             subject=key,
+            burst_window_s=self.config.window_s,
             principal=event.principal,
             event_ids=tuple(window),
             explanation=(

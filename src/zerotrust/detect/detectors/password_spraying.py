@@ -69,6 +69,7 @@ class PasswordSpraying:
             severity="high",
             key=f"src:{source}#{pending.episode}",
             subject=f"src:{source}",
+            burst_window_s=cfg.window_s,
             principal=None,
             event_ids=pending.event_ids(),
             explanation=(
@@ -94,6 +95,7 @@ class PasswordSpraying:
             severity="high",
             key=f"global#{pending.episode}",
             subject="global",
+            burst_window_s=cfg.global_window_s,
             principal=None,
             event_ids=pending.event_ids(),
             explanation=(

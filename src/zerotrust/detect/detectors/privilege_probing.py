@@ -87,6 +87,7 @@ class PrivilegeProbing:
             severity="high" if len(novel) >= cfg.novel_pairs else "medium",
             key=f"{event.principal}#{denied.episode}",
             subject=event.principal,
+            burst_window_s=cfg.window_s,
             principal=event.principal,
             event_ids=tuple(eid for _, eid in denied),
             explanation=(
