@@ -366,4 +366,5 @@ def test_admin_endpoints_answer_local_peers(env: Env) -> None:
     assert 'zt_gateway_refusals_total{code="bad_path",status="400"}' in metrics
     assert 'zt_gateway_decisions_total{effect="allow",reason="role-permit"}' in metrics
     assert 'zt_gateway_stage_seconds_count{stage="decide"}' in metrics
+    assert "zt_detect_feed_events_total" in metrics  # the detection engine behind it
     assert httpx.get(f"{env.origin}/healthz").json() == {"status": "ok"}

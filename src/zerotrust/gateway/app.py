@@ -40,7 +40,7 @@ from zerotrust.gateway.forward import (
 )
 from zerotrust.gateway.framing import BadFraming, check_framing, read_body
 from zerotrust.gateway.geo import Countries
-from zerotrust.gateway.metrics import GatewayMetrics
+from zerotrust.gateway.metrics import DetectionCollector, GatewayMetrics
 from zerotrust.gateway.obligations import filter_body
 from zerotrust.gateway.operations import Operations
 from zerotrust.gateway.replies import Reply, problem
@@ -96,6 +96,7 @@ class Gateway:
         self.config = config
         self.tokenizer = tokenizer
         self.metrics = GatewayMetrics()
+        self.metrics.registry.register(DetectionCollector(services.detection, services.event_feed))
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zt-gateway")
         self.client_address = ClientAddress(config.trusted_proxies)
         self.origins = config.public_origins or services.public_bases

@@ -7,11 +7,16 @@ upstream names from the routes file), never request data, so cardinality stays b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from zerotrust.detect.engine import DetectionEngine
+from zerotrust.detect.shared import EventFeed
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST.encode("ascii")
 # Sub-millisecond resolution where the chain lives, seconds where upstreams do.
@@ -78,3 +83,57 @@ class GatewayMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class DetectionCollector(Collector):
+    """This replica's detection engine and event feed, read at each scrape: whether it
+    keeps up with the other processes' events and whether its claims store answers."""
+
+    def __init__(self, engine: DetectionEngine, feed: EventFeed) -> None:
+        self.engine = engine
+        self.feed = feed
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.engine.stats
+        yield _counter("zt_detect_events", "Events run through the detectors.", stats.events)
+        yield _counter(
+            "zt_detect_malformed_events", "Events dropped as malformed.", stats.malformed
+        )
+        yield _counter(
+            "zt_detect_feed_events",
+            "Other processes' events taken in at upkeeps.",
+            self.feed.seen,
+        )
+        yield GaugeMetricFamily(
+            "zt_detect_feed_gaps",
+            "Sequence numbers skipped over and still waited for.",
+            value=len(self.feed.gaps),
+        )
+        alerts = CounterMetricFamily(
+            "zt_detect_alerts", "Alerts raised by this process.", labels=("detector",)
+        )
+        for detector, count in sorted(stats.alerts.items()):
+            alerts.add_metric((detector,), count)
+        yield alerts
+        yield _counter(
+            "zt_detect_already_claimed",
+            "Alerts not raised here: another process claimed the incident first.",
+            stats.already_claimed,
+        )
+        yield _counter(
+            "zt_detect_claim_errors",
+            "Alerts raised without a claim: the claims store failed.",
+            stats.claim_errors,
+        )
+        errors = CounterMetricFamily(
+            "zt_detect_detector_errors",
+            "Detectors (and responders) that raised, by name.",
+            labels=("detector",),
+        )
+        for name, count in sorted(stats.detector_errors.items()):
+            errors.add_metric((name,), count)
+        yield errors
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=value)
