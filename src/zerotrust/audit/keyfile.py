@@ -7,10 +7,10 @@ other users can read is refused rather than used (as ssh does with private keys)
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from zerotrust.core.errors import ConfigError, NotFound
+from zerotrust.core.private_files import create_private
 from zerotrust.crypto.signing import SigningKey, jwk_thumbprint
 
 KEY_FILE = "audit-signing.key"
@@ -26,9 +26,9 @@ def load_signing_key(path: Path, *, create: bool = False) -> SigningKey:
         if not create:
             raise NotFound(f"No audit signing key at {path}.")
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(SigningKey.generate("EdDSA").private_pkcs8())
+        # Whole or not at all: processes started together (the demo's seeders) may all
+        # find it missing; one key wins and every one of them loads it.
+        create_private(path, SigningKey.generate("EdDSA").private_pkcs8())
     if path.stat().st_mode & 0o077:
         raise ConfigError(f"{path} is readable by other users; chmod 600 it.")
     der = path.read_bytes()

@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from zerotrust.core.errors import IntegrityError, InvalidInput, Sealed, ZTError
+from zerotrust.core.private_files import create_private
 from zerotrust.core.secret import Secret
 from zerotrust.crypto.aead import FORMAT_VERSION, NONCE_SIZE, TAG_SIZE, AeadKey
 from zerotrust.crypto.encoding import b64url_decode, b64url_encode
@@ -76,15 +77,10 @@ def _decode(text: str) -> bytes:
 
 
 def _write_private(path: Path, text: str) -> bool:
-    """Create ``path`` with mode 0600 unless it exists; True if this call wrote it."""
+    """Create ``path`` with mode 0600 unless it exists, whole (another process never
+    reads it half-written); True if this call wrote it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(text)
-    return True
+    return create_private(path, text.encode("ascii"))
 
 
 def _read_private(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from pathlib import Path
 
@@ -33,3 +34,20 @@ def test_readable_by_others_is_refused(tmp_path: Path, mode: int) -> None:
     path.chmod(mode)
     with pytest.raises(ConfigError):
         load_signing_key(path)
+
+
+def _load_at_once(path: str) -> str:
+    return load_signing_key(Path(path), create=True).kid
+
+
+def test_processes_creating_it_at_once_all_load_one_whole_key(tmp_path: Path) -> None:
+    # The demo's seeding processes start together and each finds no key: none may read
+    # a half-written file, and all must end up with the same key.
+    context = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        path = tmp_path / f"try{attempt}" / "audit-signing.key"
+        with context.Pool(6) as pool:
+            kids = pool.map(_load_at_once, [str(path)] * 6)
+        assert len(set(kids)) == 1
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert sorted(p.name for p in path.parent.iterdir()) == ["audit-signing.key"]
