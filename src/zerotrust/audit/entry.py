@@ -54,6 +54,10 @@ _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _PAN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 # A cheap necessary condition for _PAN (13 digits, separators allowed) checked first.
 _pan_search = re.compile(r"[0-9][0-9 -]{12}").search
+# Identifiers this product mints (``core.ids.new_id``: a type prefix, then 128 random
+# bits in hex; alert ids alike) are never card numbers, yet about one in 500 holds a
+# Luhn-valid run of 13 digits: a run inside one is kept, so the entry still names it.
+_MINTED_ID = re.compile(r"(?<![0-9A-Za-z_])[a-z]{2,8}_[0-9a-f]{32}(?![0-9A-Za-z_])")
 
 
 def _no_default(value: object) -> object:
@@ -219,7 +223,18 @@ def mask_pans(text: str) -> str:
     """Replace digit runs that pass the Luhn check (card numbers) with a marker."""
     if len(text) < 13 or not _pan_search(text):
         return text
-    return _PAN.sub(lambda m: PAN_MASK if _luhn(m.group()) else m.group(), text)
+    minted: list[tuple[int, int]] | None = None
+
+    def mask(m: re.Match[str]) -> str:
+        nonlocal minted
+        if not _luhn(m.group()):
+            return m.group()
+        if minted is None:  # only once a run passes Luhn: rare
+            minted = [i.span() for i in _MINTED_ID.finditer(text)]
+        inside = any(start <= m.start() and m.end() <= end for start, end in minted)
+        return m.group() if inside else PAN_MASK
+
+    return _PAN.sub(mask, text)
 
 
 def _luhn(candidate: str) -> bool:

@@ -134,6 +134,19 @@ def test_card_numbers_are_masked_anywhere(pan: str) -> None:
     assert enc.decode_entry(data).reason == f"card {enc.PAN_MASK} declined"
 
 
+def test_identifiers_the_product_mints_are_kept_whole() -> None:
+    # A random session id whose hex holds a Luhn-valid 13-digit run ("9616542714856"):
+    # it names the session, it is no card number. A real one beside it is still masked.
+    session = "ses_434ee3eac6f433a9616542714856fecb"
+    record = _record(session_id=session, resource=f"session:{session}", reason=f"{session} ok")
+    entry = enc.decode_entry(enc.encode_entry(1, TS, record))
+    assert (entry.session_id, entry.resource) == (session, f"session:{session}")
+    assert entry.reason == f"{session} ok"
+    mixed = f"{session} paid with 4111111111111111; x{session[4:]}"  # the last: no id
+    masked = f"{session} paid with {enc.PAN_MASK}; x434ee3eac6f433a{enc.PAN_MASK}fecb"
+    assert enc.mask_pans(mixed) == masked
+
+
 def test_long_digit_runs_that_fail_luhn_are_kept() -> None:
     entry = enc.decode_entry(enc.encode_entry(1, TS, _record(reason="order 4111111111111112")))
     assert entry.reason == "order 4111111111111112"
