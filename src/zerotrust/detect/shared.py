@@ -17,13 +17,10 @@ one webhook, whichever process got there.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
-
-log = logging.getLogger("zerotrust.detect")
 
 # A sequence number below the newest one read, not seen yet: a transaction that took it
 # has not committed (PostgreSQL hands out numbers before commit) or rolled back. It is
