@@ -172,3 +172,36 @@ def test_a_probe_split_between_two_replicas_raises_one_alert_and_one_response(
     now = clock.now() + 10
     assert first.detection.risk.score("mallory", now) == second.detection.risk.score("mallory", now)
     assert first.detection.risk.score("mallory", now).score > 0
+
+
+def test_signing_in_before_enrolling_is_no_replay_once_both_processes_meet(
+    replicas: tuple[Services, Services], clock: FixedClock
+) -> None:
+    # The usual first day: sign in at the control plane (the key is no device yet),
+    # enrol the key, then work through the gateway, which names the device. Each
+    # process now sees the other's events; neither may take this for a copied token.
+    control, gateway = replicas
+    base = {"principal": "ana", "principal_roles": ("fraud_analyst",), "src_ip": "192.0.2.10"}
+    control.events.emit(
+        SecurityEvent.at(
+            clock.now(), kind="auth.mfa", outcome="success", session_id="ses_1", **base
+        )
+    )
+    for i in range(3):
+        gateway.events.emit(
+            SecurityEvent.at(
+                clock.now() + 60 + i,
+                kind="access",
+                outcome="allowed",
+                session_id="ses_1",
+                device_id="dev_ana",
+                action="read",
+                resource_type="transaction",
+                resource=f"tx_{i}",
+                **base,
+            )
+        )
+    gateway.maintain()
+    control.maintain()
+    assert control.alerts.list() == []
+    assert gateway.detection.stats.events == control.detection.stats.events == 4

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.detect.helpers import GB_IP, GB_IP2, GEO, RU_IP, T0, access
+from tests.unit.detect.helpers import GB_IP, GB_IP2, GEO, RU_IP, T0, access, ev
 from zerotrust.detect.detectors import SessionReplay
 
 
@@ -19,6 +19,44 @@ def test_a_session_used_from_another_device_fires() -> None:
     detector = SessionReplay(GEO)
     detector.observe(access(ts=T0, device="dev_a"))
     assert detector.observe(access(ts=T0 + 60, device="dev_b")) is not None
+
+
+def test_a_key_enrolled_after_sign_in_is_the_same_client() -> None:
+    # Enrolling needs a session: sign in (no device yet), enrol the key, then use the
+    # gateway, which names the device the session's key belongs to.
+    detector = SessionReplay(GEO)
+    signed_in = ev("auth.mfa", outcome="success", device=None, session="ses_1", ts=T0)
+    assert detector.observe(signed_in) is None
+    assert detector.observe(access(ts=T0 + 300, device="dev_a")) is None
+    assert detector.observe(access(ts=T0 + 360, device="dev_a")) is None
+    copied = detector.observe(access(ts=T0 + 420, device="dev_b"))  # then a copy elsewhere
+    assert copied is not None
+
+
+def test_a_sign_in_from_another_process_arriving_late_is_the_same_client() -> None:
+    # The gateway sees its accesses at once and the control plane's sign-in a moment
+    # later, though the sign-in came first.
+    detector = SessionReplay(GEO)
+    assert detector.observe(access(ts=T0 + 300, device="dev_a")) is None
+    signed_in = ev("auth.mfa", outcome="success", device=None, session="ses_1", ts=T0)
+    assert detector.observe(signed_in) is None
+    assert detector.observe(access(ts=T0 + 400, device=None)) is not None  # a copy
+
+
+def test_a_late_sign_in_on_a_device_after_accesses_without_it_fires() -> None:
+    # The other way round is replay: the session was opened on dev_a, and the accesses
+    # seen first (later in time) came from no device.
+    detector = SessionReplay(GEO)
+    detector.observe(access(ts=T0 + 300, device=None))
+    signed_in = ev("auth.mfa", outcome="success", device="dev_a", session="ses_1", ts=T0)
+    assert detector.observe(signed_in) is not None
+
+
+def test_a_device_that_goes_missing_on_a_later_sign_in_step_fires() -> None:
+    detector = SessionReplay(GEO)
+    detector.observe(access(ts=T0, device="dev_a"))
+    later = ev("auth.mfa", outcome="success", device=None, session="ses_1", ts=T0 + 60)
+    assert detector.observe(later) is not None
 
 
 def test_wifi_to_mobile_data_is_quiet() -> None:

@@ -33,6 +33,8 @@ class _Session:
     principal: str
     event_ids: list[str] = field(default_factory=list)
     switches: Window[str] | None = None
+    device_since: float = 0.0  # when the session was first seen with ``device_id``…
+    device_kind: str = ""  # …and on what kind of event
 
 
 class SessionReplay:
@@ -52,11 +54,20 @@ class SessionReplay:
         state = self.sessions.state.get(sid)
         if state is None:
             self.sessions.state[sid] = _Session(
-                event.device_id, event.src_ip, event.principal, [event.id]
+                event.device_id,
+                event.src_ip,
+                event.principal,
+                [event.id],
+                device_since=event.ts,
+                device_kind=event.kind,
             )
             return None
         if event.device_id != state.device_id:
-            return self._device_changed(event, state)
+            if not _enrolled_after_sign_in(event, state):
+                return self._device_changed(event, state)
+            if state.device_id is None:  # the device, from now on
+                state.device_id, state.device_since = event.device_id, event.ts
+                state.device_kind = event.kind
         if event.src_ip == state.ip:
             return None
         return self._address_switched(event, state)
@@ -109,3 +120,16 @@ class SessionReplay:
 
     def prune(self, now: float) -> None:
         self.sessions.prune(now - self.config.idle_s)
+
+
+def _enrolled_after_sign_in(event: Event, state: _Session) -> bool:
+    """No device, then a device named by an access: the same client. Enrolling needs a
+    session, so a client signs in, then enrols its key, and the gateway names the device
+    whose key matched the session's DPoP binding. Judged in event time, since another
+    process's events arrive late (``detect.shared``): the sign-in may come after the
+    accesses it preceded. Replay goes the other way: a device, later another or none."""
+    if state.device_id is None:
+        return event.kind == "access" and event.ts >= state.device_since
+    return (
+        event.device_id is None and state.device_kind == "access" and event.ts <= state.device_since
+    )
