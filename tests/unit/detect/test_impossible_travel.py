@@ -24,6 +24,14 @@ def test_a_real_flight_is_quiet() -> None:
     )
 
 
+def test_a_flight_seen_in_the_wrong_order_is_still_a_flight() -> None:
+    # The landing (at the gateway) is seen first, the departure (the control plane's
+    # sign-in) a moment later: 10 hours apart either way.
+    detector = ImpossibleTravel(GEO)
+    detector.observe(ev(outcome="success", ts=T0 + 10 * HOUR, ip=US_IP, device="dev_b"))
+    assert detector.observe(ev(outcome="success", ts=T0, ip=GB_IP, device="dev_a")) is None
+
+
 def test_the_same_device_hopping_through_a_vpn_or_roaming_is_quiet() -> None:
     detector = ImpossibleTravel(GEO)
     detector.observe(access(ts=T0, ip=GB_IP, device="dev_a"))

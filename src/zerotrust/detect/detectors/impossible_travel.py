@@ -82,7 +82,8 @@ class ImpossibleTravel:
         km = haversine_km(seen.where, where)
         if km < cfg.min_km:
             return None
-        hours = max(event.ts - seen.ts, 1.0) / 3600
+        # Either order: another process's event may arrive after a later one of ours.
+        hours = max(abs(event.ts - seen.ts), 1.0) / 3600
         kmh = km / hours
         if kmh <= cfg.max_kmh or (
             self._familiar(seen, seen.where.country) and self._familiar(seen, where.country)
