@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import errno
 from pathlib import Path
 from typing import Any
 
+from zerotrust.core.private_files import create_private
 from zerotrust.crypto.encoding import b64url_decode, b64url_encode
 from zerotrust.crypto.signing import SigningKey, jwk_thumbprint
 
@@ -29,11 +30,11 @@ class DeviceKey:
         return jwk_thumbprint(self.key.public_jwk())
 
     def save(self, path: Path) -> None:
-        """Write ``alg`` and the PKCS#8 key, mode 0600, refusing to overwrite."""
+        """Write ``alg`` and the PKCS#8 key, mode 0600, whole, refusing to overwrite."""
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(f"{self.key.alg}\n{b64url_encode(self.key.private_pkcs8())}\n")
+        text = f"{self.key.alg}\n{b64url_encode(self.key.private_pkcs8())}\n"
+        if not create_private(path, text.encode("ascii")):
+            raise FileExistsError(errno.EEXIST, "refusing to overwrite a key", str(path))
 
     @classmethod
     def load(cls, path: Path) -> DeviceKey:
