@@ -592,11 +592,13 @@ across replicas, RFC 9449 §11.1), read the session (revocation holds on the nex
 request), decide (Cedar; an identical request within a second reuses the answer), and
 commit the `authz.decision` entry to the Merkle log *before* forwarding (an access that
 cannot be audited does not happen), then sign the identity assertion. Half the bare
-proxy's throughput would leave about 0.1 ms of CPU for all of it, less than the
-signature check alone. Under load the remaining cost is hand-offs between the event loop
-and the worker threads and contention for the interpreter lock: running the chain on the
-event loop itself measured about 40 % more requests per second on SQLite but blocks every
-connection behind a slow store, so it is not done. On PostgreSQL the audit commit (an
+proxy's throughput leaves one bare request's worth of CPU for all of it, and the raw
+libraries alone need about that much ("Gateway throughput ceiling" below: at most
+41-49 % for a gateway that added nothing but the floor). Under load the remaining
+cost is hand-offs between the event loop and the worker threads and contention for
+the interpreter lock: running the chain on the event loop itself measured about 40 %
+more requests per second on SQLite but blocks every connection behind a slow store, so
+it is not done. On PostgreSQL the audit commit (an
 fsync) and the `jti` round trip to Redis dominate light-load latency; that is the price
 of auditing before forwarding, and it is kept.
 
@@ -671,6 +673,14 @@ slowest 1 % were slow in different places: the upstream round trip (15 of 38), t
 hand-off (8: a worker thread or the event loop waking late, by up to 2 ms), the audit
 append and the `jti` write (6 each: SQLite commits taking 4-9 ms). No single change
 brings p99 within 1 ms of the bare proxy: the median alone adds about 1 ms.
+
+Two experiments on a slower day (2026-11-30, later; 4,000 requests paced 5 ms; not
+kept): as built the gateway added 1.44 ms at p50 and 2.53 ms at p99; running the chain on
+the event loop, 1.38 and 2.43; publishing no access events at all (no detection behind
+them), 1.04 and 2.35; both together, 1.19 and 1.86. Neither the hand-off nor the event
+thread is what stands between the gateway and the goal: the chain's own work is, about
+1.1 ms of wall time at light load (it takes 0.5-0.6 ms of CPU in a hot loop; a process
+that idles 5 ms between requests runs the same code about half as fast).
 
 Caching as allowed: verified tokens until `exp`, principals and device records ≤ 5 s;
 sessions are read on every request (docs/gateway.md, "Caching").
