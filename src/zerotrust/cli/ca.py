@@ -2,32 +2,42 @@
 
 ``zt ca init`` makes the CA (``ca.pem``, ``ca.key``); ``zt ca issue NAME`` signs a server
 certificate (the gateway's listener, an upstream) or a client certificate (the gateway's
-identity for mutual TLS to upstreams). Private keys are written mode 0600 and never
-overwritten.
+identity for mutual TLS to upstreams). Each file is created whole (written beside its
+name, then linked into place), private keys mode 0600, certificates 0644; nothing is
+ever overwritten.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import click
 
 from zerotrust.cli.common import emit_json, fail, handle_errors
+from zerotrust.core.private_files import create_whole
 
 CA_CERT = "ca.pem"
 CA_KEY = "ca.key"
 
 
-def _write(path: Path, data: bytes, *, private: bool) -> None:
-    """Create ``path`` (refusing to overwrite); private files are 0600 from the start."""
+def _write_pair(key_path: Path, key_pem: bytes, cert_path: Path, cert_pem: bytes) -> None:
+    """Create the key (0600) and its certificate (0644), each whole, refusing to
+    overwrite either: if the certificate cannot be created, the key just written is
+    removed again, so a failed run leaves nothing behind to block the next one."""
+    for path in (key_path, cert_path):
+        if path.exists():
+            fail(f"{path} exists; refusing to overwrite it", 1)
+    if not create_whole(key_path, key_pem, mode=0o600):
+        fail(f"{key_path} exists; refusing to overwrite it", 1)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
-    except FileExistsError:
-        fail(f"{path} exists; refusing to overwrite it", 1)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+        created = create_whole(cert_path, cert_pem, mode=0o644)
+    except BaseException:
+        key_path.unlink(missing_ok=True)
+        raise
+    if not created:
+        key_path.unlink(missing_ok=True)
+        fail(f"{cert_path} exists; refusing to overwrite it", 1)
 
 
 @click.group("ca")
@@ -54,8 +64,7 @@ def init(directory: Path, name: str, days: int) -> None:
     if (directory / CA_KEY).exists():
         fail(f"{directory / CA_KEY} exists; the CA is already initialised", 1)
     pair = create_ca(name, now=time.time(), days=days)
-    _write(directory / CA_KEY, pair.key_pem, private=True)
-    _write(directory / CA_CERT, pair.cert_pem, private=False)
+    _write_pair(directory / CA_KEY, pair.key_pem, directory / CA_CERT, pair.cert_pem)
     emit_json({"ca": str(directory / CA_CERT), **describe(pair.cert_pem)})
 
 
@@ -105,8 +114,7 @@ def issue(
     pair = issue_cert(ca, name, dns=dns, ips=ips, usage=chosen, now=time.time(), days=days)
     target = out or directory
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write(target / f"{name}.key", pair.key_pem, private=True)
-    _write(target / f"{name}.pem", pair.cert_pem, private=False)
+    _write_pair(target / f"{name}.key", pair.key_pem, target / f"{name}.pem", pair.cert_pem)
     emit_json(
         {
             "cert": str(target / f"{name}.pem"),
