@@ -1,5 +1,5 @@
-"""Secret files created whole: another process that finds the file reads the complete
-key, never a half-written one, and two processes creating it at once agree on one."""
+"""Key and certificate files created whole: another process that finds the file reads
+all of it, never a half-written one, and two processes creating it at once agree on one."""
 
 from __future__ import annotations
 
