@@ -30,6 +30,7 @@ from zerotrust.detect.risk import AlertFeed
 from zerotrust.detect.shared import EventFeed
 from zerotrust.devices.registry import DeviceRegistry
 from zerotrust.identity.authentication import Authenticator
+from zerotrust.identity.ceremonies import CeremonyStore
 from zerotrust.identity.dpop import DpopGuard
 from zerotrust.identity.interfaces import CounterStore, ReplayCache
 from zerotrust.identity.keys import IdentityKeys
@@ -48,6 +49,7 @@ from zerotrust.responses import IdentityResponses
 from zerotrust.settings import Settings
 from zerotrust.store.alerts_repo import SqlAlertClaims, SqlAlerts
 from zerotrust.store.audit_log import SqlAuditStore
+from zerotrust.store.ceremonies_repo import SqlCeremonies
 from zerotrust.store.counters import RedisCounters, SqlCounters
 from zerotrust.store.database import Database
 from zerotrust.store.devices_repo import RedisReplayCache, SqlDevices, SqlReplayCache
@@ -103,6 +105,8 @@ class Services:
     alert_sinks: list[WebhookSink | SyslogSink]
     audit_log: AuditLog | None  # None only when a test supplies its own recorder
     vault: Vault
+    ceremonies: CeremonyStore  # console sign-ins and enrolments in progress, shared
+    decoy_key: bytes  # HMAC key of the console's decoy credential ids (from the root key)
 
     @property
     def public_bases(self) -> tuple[str, ...]:
@@ -360,4 +364,6 @@ def build_services(
         alert_sinks=sinks,
         audit_log=audit_log,
         vault=vault,
+        ceremonies=SqlCeremonies(db, clock),
+        decoy_key=keys.decoy_hmac_key,
     )

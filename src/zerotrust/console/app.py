@@ -21,7 +21,7 @@ from zerotrust.console.errors import ActionRejected, NotSignedIn
 from zerotrust.console.guard import Guard
 from zerotrust.console.metrics import DecisionMeter, RecentEvents, SignInCounter
 from zerotrust.console.runtime import HERE, Console, ConsoleConfig, build_env, console
-from zerotrust.console.state import PendingStore, SourceLimiter
+from zerotrust.console.state import SourceLimiter
 from zerotrust.console.via_gateway import GatewayOnly
 from zerotrust.console.views import (
     access,
@@ -262,12 +262,11 @@ def create_console(services: Services, config: ConsoleConfig | None = None) -> S
         svc=services,
         config=config or ConsoleConfig(),
         guard=Guard(services, meter),
-        pending=PendingStore(services.clock),
         meter=meter,
         events=RecentEvents(),
         signins=SignInCounter(services.clock),
         env=build_env(),
-        starts=SourceLimiter(services.clock),
+        starts=SourceLimiter(services.counters, services.clock),
     )
     if isinstance(services.events, FanoutSink):
         services.events.sinks.extend([meter, state.events, state.signins])

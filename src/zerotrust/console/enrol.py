@@ -19,17 +19,22 @@ from zerotrust.console.errors import NotSignedIn
 from zerotrust.console.guard import client_info
 from zerotrust.console.passkeys import endpoint
 from zerotrust.console.runtime import Console, console, text
-from zerotrust.console.sessions import PENDING_COOKIE, clear_pending_cookie, set_pending_cookie
-from zerotrust.console.state import Pending
+from zerotrust.console.sessions import (
+    ENROL_MFA_COOKIE,
+    PENDING_COOKIE,
+    clear_pending_cookie,
+    set_pending_cookie,
+)
 from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.errors import Forbidden
+from zerotrust.identity.ceremonies import Ceremony
 from zerotrust.identity.models import name_key
 
 ENROL_TTL_S = 300
 
 
-def _pending(c: Console, request: Request, *, second_factor_done: bool) -> Pending:
-    pending = c.pending.get(request.cookies.get(PENDING_COOKIE))
+def _pending(c: Console, request: Request, *, second_factor_done: bool) -> Ceremony:
+    pending = c.svc.ceremonies.get(request.cookies.get(PENDING_COOKIE))
     if (
         pending is None
         or pending.kind != "enrol"
@@ -55,16 +60,15 @@ def _password(request: Request, data: dict[str, Any]) -> Response:
     principal = c.svc.principals.by_name(name_key(username))
     if principal is None:  # it just signed in: only a concurrent deletion gets here
         raise NotSignedIn("principal_unknown")
-    pending = Pending(
-        "enrol",
-        principal.id,
-        proof.jkt,
-        client.src_ip,
-        c.svc.clock.now() + ENROL_TTL_S,
-        mfa_token=result.mfa_token,
+    ceremony = Ceremony(
+        "enrol", principal.id, proof.jkt, client.src_ip, c.svc.clock.now() + ENROL_TTL_S
     )
+    token, _ = c.svc.ceremonies.start(ceremony)
     response = JSONResponse({"status": "code_required"})
-    set_pending_cookie(response, request, c.pending.put(pending), ENROL_TTL_S)
+    set_pending_cookie(response, request, token, ENROL_TTL_S)
+    set_pending_cookie(
+        response, request, result.mfa_token or "", ENROL_TTL_S, name=ENROL_MFA_COOKIE
+    )
     return response
 
 
@@ -74,14 +78,17 @@ def _code(request: Request, data: dict[str, Any]) -> Response:
     pending = _pending(c, request, second_factor_done=False)
     bound = replace(client, jkt=pending.jkt)
     tokens = c.svc.authenticator.complete_totp(
-        pending.mfa_token or "", text(data, "code", limit=64), bound
+        request.cookies.get(ENROL_MFA_COOKIE) or "", text(data, "code", limit=64), bound
     )
     c.svc.sessions.revoke(tokens.session_id, actor=pending.principal_id, reason="passkey_enrolment")
-    pending.mfa_token, pending.second_factor_done = None, True
+    if not c.svc.ceremonies.pass_second_factor(request.cookies.get(PENDING_COOKIE)):
+        raise NotSignedIn("enrolment_expired")  # ended, or another request got here first
     principal = c.svc.principals.get(pending.principal_id)
     if principal is None:
         raise NotSignedIn("principal_unknown")
-    return JSONResponse(c.svc.webauthn.registration_options(principal, require_uv=True))
+    response = JSONResponse(c.svc.webauthn.registration_options(principal, require_uv=True))
+    clear_pending_cookie(response, request, name=ENROL_MFA_COOKIE)
+    return response
 
 
 def _passkey(request: Request, data: dict[str, Any]) -> Response:
@@ -96,7 +103,7 @@ def _passkey(request: Request, data: dict[str, Any]) -> Response:
     stored = c.svc.webauthn.verify_registration(
         principal, credential if isinstance(credential, dict) else {}, name=name
     )
-    c.pending.take(request.cookies.get(PENDING_COOKIE))
+    c.svc.ceremonies.take(request.cookies.get(PENDING_COOKIE))
     c.svc.audit.append(
         AuditRecord(
             action="mfa.webauthn_enrol",

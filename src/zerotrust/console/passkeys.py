@@ -42,11 +42,11 @@ from zerotrust.console.sessions import (
     set_pending_cookie,
     set_session_cookie,
 )
-from zerotrust.console.state import Pending, new_link_code
 from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.errors import Conflict, Forbidden, NotFound
 from zerotrust.core.events import SecurityEvent
 from zerotrust.crypto.encoding import b64url_encode
+from zerotrust.identity.ceremonies import Ceremony
 from zerotrust.identity.lockout import Attempt
 from zerotrust.identity.models import ClientInfo, Principal, name_key
 from zerotrust.identity.webauthn import WebAuthnRejected
@@ -77,7 +77,8 @@ def _usable(c: Console, principal: Principal | None) -> Principal | None:
 
 def decoy_options(c: Console, username: str) -> dict[str, Any]:
     """Options shaped like real ones, with a credential id stable for the name."""
-    fake = hmac.new(c.decoy_key, name_key(username).encode(), hashlib.sha256).digest()
+    # Keyed by a root-derived key: stable for the name on every replica and across restarts.
+    fake = hmac.new(c.svc.decoy_key, name_key(username).encode(), hashlib.sha256).digest()
     return {
         "challenge": b64url_encode(secrets.token_bytes(32)),
         "timeout": 300_000,
@@ -191,16 +192,9 @@ def _signin_verify(request: Request, data: dict[str, Any]) -> Response:
     principal = verify_passkey(c, username, found, data.get("credential"), client)
     _emit(c, username, principal, "success", client)
     ttl = c.config.pending_ttl_s
-    pending = Pending(
-        "signin",
-        principal.id,
-        proof.jkt,
-        client.src_ip,
-        c.svc.clock.now() + ttl,
-        link_code=new_link_code(),
-    )
-    token = c.pending.put(pending)
-    body = {"status": "link_device", "code": pending.link_code, "expires_in": ttl}
+    ceremony = Ceremony("signin", principal.id, proof.jkt, client.src_ip, c.svc.clock.now() + ttl)
+    token, code = c.svc.ceremonies.start(ceremony, with_code=True)
+    body = {"status": "link_device", "code": code, "expires_in": ttl}
     response = JSONResponse(body)
     set_pending_cookie(response, request, token, ttl)
     return response
@@ -210,15 +204,18 @@ def _signin_complete(request: Request, data: dict[str, Any]) -> Response:
     """Open the session once linked (or, if asked, without a device: reports only)."""
     c, client = console(request), client_info(request)
     token = request.cookies.get(PENDING_COOKIE)
-    pending = c.pending.get(token)
+    pending = c.svc.ceremonies.get(token)
     if pending is None or pending.kind != "signin" or pending.src_ip != client.src_ip:
         raise NotSignedIn("signin_expired")
     c.guard.proof(request, expected_jkt=pending.jkt)
     if pending.device_id is None and data.get("without_device") is not True:
         left = max(0, int(pending.expires_at - c.svc.clock.now()))
         return JSONResponse({"status": "waiting", "expires_in": left})
-    if c.pending.take(token) is None:
+    # Taken as it stands now: a device linked since the read above counts (on any replica).
+    taken = c.svc.ceremonies.take(token)
+    if taken is None:
         raise NotSignedIn("signin_expired")
+    pending = taken
     principal = c.svc.principals.get(pending.principal_id)
     if principal is None or not principal.active:
         raise NotSignedIn("principal_disabled")
@@ -250,7 +247,8 @@ def _link(request: Request, data: dict[str, Any]) -> Response:
     found = c.svc.devices.lookup(ctx.principal.id, jkt)
     if found is None or found[1] != "active":
         raise Forbidden("Link from an enrolled, approved device.", code="device_not_active")
-    pending = c.pending.by_code(text(data, "code", limit=16))
+    code = text(data, "code", limit=16)
+    pending = c.svc.ceremonies.by_code(code)
 
     def refuse(reason: str, error: Exception) -> NoReturn:
         c.svc.audit.append(
@@ -266,17 +264,21 @@ def _link(request: Request, data: dict[str, Any]) -> Response:
         )
         raise error
 
+    unknown = NotFound("No sign-in is waiting for that code.", code="link_unknown")
     if pending is None or pending.kind != "signin" or pending.principal_id != ctx.principal.id:
-        refuse(
-            "unknown_code", NotFound("No sign-in is waiting for that code.", code="link_unknown")
-        )
+        refuse("unknown_code", unknown)
     # The browser and its device share a network: a code phished from someone far away
     # cannot be confirmed by the victim's agent from elsewhere, nor the reverse.
     if pending.src_ip != client.src_ip:
         refuse("source_mismatch", Forbidden("Link from the browser's machine.", code="link_source"))
+    used = Conflict("That sign-in is already linked.", code="link_used")
     if pending.device_id is not None:
-        refuse("already_linked", Conflict("That sign-in is already linked.", code="link_used"))
-    pending.device_id = found[0]
+        refuse("already_linked", used)
+    # One statement: of two confirmations racing (on any replicas), one links.
+    if not c.svc.ceremonies.link(code, found[0]):
+        if c.svc.ceremonies.by_code(code) is None:  # it ended meanwhile
+            refuse("unknown_code", unknown)
+        refuse("already_linked", used)
     c.svc.audit.append(
         AuditRecord(
             action="console.device_link",

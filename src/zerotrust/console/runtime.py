@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,7 +16,7 @@ from zerotrust import __version__
 from zerotrust.console.gates import offered
 from zerotrust.console.guard import Guard, Signed
 from zerotrust.console.metrics import DecisionMeter, RecentEvents, SignInCounter
-from zerotrust.console.state import PendingStore, SourceLimiter
+from zerotrust.console.state import SourceLimiter
 from zerotrust.core.clock import iso_utc
 from zerotrust.core.errors import InvalidInput
 from zerotrust.service import Services
@@ -38,15 +37,11 @@ class Console:
     svc: Services
     config: ConsoleConfig
     guard: Guard
-    pending: PendingStore
     meter: DecisionMeter
     events: RecentEvents
     signins: SignInCounter
     env: Environment
     starts: SourceLimiter
-    # Decoy credential ids for unknown names must be stable within a process, so that
-    # asking twice does not reveal which names exist; the key never leaves memory.
-    decoy_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def render(
         self,

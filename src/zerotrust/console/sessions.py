@@ -26,6 +26,9 @@ from zerotrust.service import Services
 COOKIE: Final = BROWSER_COOKIE
 SECURE_COOKIE: Final = SECURE_BROWSER_COOKIE
 PENDING_COOKIE: Final = "ztc_pending"
+# An enrolment's password step answers with a single-use token for its second factor; the
+# browser keeps it (like any API client would) until the code step, the server does not.
+ENROL_MFA_COOKIE: Final = "ztc_enrol_mfa"
 # A passkey with user verification is a multi-factor cryptographic authenticator
 # (NIST SP 800-63B §5.1.9); amr values from RFC 8176.
 PASSKEY_AAL: Final = 3
@@ -90,9 +93,12 @@ def clear_session_cookie(response: Response, request: Request) -> None:
     )
 
 
-def set_pending_cookie(response: Response, request: Request, token: str, max_age: int) -> None:
+def set_pending_cookie(
+    response: Response, request: Request, token: str, max_age: int, *, name: str = PENDING_COOKIE
+) -> None:
+    """A ceremony's cookie: HttpOnly, strict, for the console's paths only."""
     response.set_cookie(
-        PENDING_COOKIE,
+        name,
         token,
         max_age=max_age,
         path="/console",
@@ -102,9 +108,11 @@ def set_pending_cookie(response: Response, request: Request, token: str, max_age
     )
 
 
-def clear_pending_cookie(response: Response, request: Request) -> None:
+def clear_pending_cookie(
+    response: Response, request: Request, *, name: str = PENDING_COOKIE
+) -> None:
     response.delete_cookie(
-        PENDING_COOKIE,
+        name,
         path="/console",
         secure=request.url.scheme == "https",
         httponly=True,

@@ -17,6 +17,9 @@ class IdentityKeys:
     def __init__(self, root: bytes) -> None:
         self._secrets = Keyring(AeadKey("idsec-v1", derive_key(root, purpose="identity/secrets")))
         self.recovery_hmac_key = derive_key(root, purpose="identity/recovery-codes")
+        # Decoy credential ids for names without a passkey: the same on every replica and
+        # after a restart, so comparing two answers never tells who exists.
+        self.decoy_hmac_key = derive_key(root, purpose="identity/decoy-credentials")
 
     def seal(self, plaintext: bytes, *, aad: bytes) -> bytes:
         return seal(self._secrets.primary, plaintext, aad=aad)

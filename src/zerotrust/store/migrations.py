@@ -37,6 +37,7 @@ def _load_table_modules() -> None:
     from zerotrust.store import (  # noqa: F401
         alerts_repo,
         audit_log,
+        ceremonies_repo,
         grants,
         identity_repos,
         schema,
@@ -66,10 +67,19 @@ def _shared_detection(conn: Connection) -> None:
     detection_claims.create(conn, checkfirst=True)
 
 
+def _shared_ceremonies(conn: Connection) -> None:
+    from zerotrust.store.ceremonies_repo import ceremonies
+
+    ceremonies.create(conn, checkfirst=True)
+    for index in ceremonies.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "alerts shared by every process", _alerts_table),
     Migration(3, "detection across processes", _shared_detection),
+    Migration(4, "console ceremonies shared by every replica", _shared_ceremonies),
 )
 
 
