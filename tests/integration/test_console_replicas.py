@@ -1,6 +1,7 @@
 """Two control-plane replicas over one database (SQLite and PostgreSQL), no sticky
 sessions: a console sign-in or enrolment started on one continues on the other, each step
-happens once whichever replica takes it, and ceremony starts are counted across both."""
+happens once whichever replica takes it, ceremony starts are counted across both, and
+the console's live figures count every process's decisions."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from tests.support.console import console_passkey, passkey_verify
 from tests.support.gateway import healthy_posture
 from tests.support.identity import PASSWORD, User, sign_in
 from zerotrust.api.app import create_app
+from zerotrust.console.app import create_console
 from zerotrust.core.clock import FixedClock
+from zerotrust.core.events import SecurityEvent
 from zerotrust.crypto.dpop import make_dpop_proof
 from zerotrust.crypto.signing import SigningKey
 from zerotrust.identity.passwords import PasswordHashing
@@ -174,3 +177,24 @@ def test_an_unknown_name_gets_the_same_decoy_from_every_replica(
         for web in (web_a, web_b, web_a)
     }
     assert len(ids) == 1  # else comparing two replicas' answers tells who exists
+
+
+def test_the_console_counts_every_processes_decisions(
+    replicas: tuple[Services, Services], clock: FixedClock
+) -> None:
+    svc_a, svc_b = replicas
+    live = create_console(svc_a).state.console
+    decision = SecurityEvent.at(
+        clock.now(),
+        kind="access",
+        principal="usr_x",
+        outcome="allowed",
+        action="read",
+        resource_type="Transaction",
+        resource="t1",
+    )
+    svc_b.events.emit(decision)  # a gateway replica's access decision, stored by it
+    assert sum(live.meter.series()["allow"]) == 0
+    svc_a.maintain()  # the control plane's upkeep brings the other processes' events
+    assert live.meter.series()["allow"][-1] == 1
+    assert live.events.get(decision.id) == decision  # an alert can show what tipped it

@@ -19,7 +19,7 @@ from zerotrust.api.problems import status_for
 from zerotrust.console import enrol, passkeys
 from zerotrust.console.errors import ActionRejected, NotSignedIn
 from zerotrust.console.guard import Guard
-from zerotrust.console.metrics import DecisionMeter, RecentEvents, SignInCounter
+from zerotrust.console.metrics import DecisionMeter, RecentEvents, SignInCounter, feed_into
 from zerotrust.console.runtime import HERE, Console, ConsoleConfig, build_env, console
 from zerotrust.console.state import SourceLimiter
 from zerotrust.console.via_gateway import GatewayOnly
@@ -34,7 +34,7 @@ from zerotrust.console.views import (
     principals,
 )
 from zerotrust.core.errors import RateLimited, ZTError
-from zerotrust.core.events import FanoutSink
+from zerotrust.core.events import EventSink, FanoutSink
 from zerotrust.core.ids import new_id
 from zerotrust.crypto.dpop import DpopInvalid
 from zerotrust.service import Services
@@ -268,8 +268,10 @@ def create_console(services: Services, config: ConsoleConfig | None = None) -> S
         env=build_env(),
         starts=SourceLimiter(services.counters, services.clock),
     )
+    live: list[EventSink] = [meter, state.events, state.signins]
     if isinstance(services.events, FanoutSink):
-        services.events.sinks.extend([meter, state.events, state.signins])
+        services.events.sinks.extend(live)  # this process's events, at once
+    services.event_feed.subscribe(feed_into(live))  # the others', at each upkeep
     app = Starlette(
         routes=_routes(),
         exception_handlers={ZTError: zt_error, HTTPException: http_error, Exception: unexpected},

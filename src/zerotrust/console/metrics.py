@@ -1,20 +1,23 @@
 """Live figures for the overview: decisions per second and recent security events.
 
 The meter counts the decisions this process makes (the console's own, through the PDP)
-and the ``access`` events published on the event stream it is attached to (a gateway
-running in this process, or any component that emits into the same fan-out). A gateway in
-another process reports its own figures on its metrics endpoint.
+and every ``access`` event: those published in this process (a gateway running in it, or
+any component emitting into the same fan-out) at once, and those of every other process
+(gateway replicas, other control planes) as the event feed brings them, within an
+upkeep (``feed_into``). Figures are counted at the event's own time, so one that arrives
+two seconds late lands in the second it happened.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Mapping
-from typing import Final, Literal
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, Literal
 
 from zerotrust.core.clock import Clock
-from zerotrust.core.events import SecurityEvent
+from zerotrust.core.events import EventSink, SecurityEvent
 
 Effect = Literal["allow", "deny", "step_up"]
 EFFECTS: Final[tuple[Effect, ...]] = ("allow", "deny", "step_up")
@@ -30,8 +33,11 @@ class DecisionMeter:
         self._buckets: dict[int, dict[Effect, int]] = {}
         self._lock = threading.Lock()
 
-    def record(self, effect: Effect) -> None:
-        second = int(self._clock.now())
+    def record(self, effect: Effect, *, at: float | None = None) -> None:
+        now = self._clock.now()
+        second = int(now if at is None else at)
+        if second <= int(now) - self._window:
+            return  # older than the window shown
         with self._lock:
             bucket = self._buckets.setdefault(second, dict.fromkeys(EFFECTS, 0))
             bucket[effect] += 1
@@ -49,12 +55,13 @@ class DecisionMeter:
         """``EventSink``: count the gateway's access decisions."""
         if event.kind != "access":
             return
+        at = event_seconds(event)
         if event.outcome == "allowed":
-            self.record("allow")
+            self.record("allow", at=at)
         elif event.reason and "step" in event.reason:
-            self.record("step_up")
+            self.record("step_up", at=at)
         else:
-            self.record("deny")
+            self.record("deny", at=at)
 
 
 class RecentEvents:
@@ -96,11 +103,36 @@ class SignInCounter:
     def emit(self, event: SecurityEvent) -> None:
         if not event.kind.startswith("auth."):
             return
+        at = event_seconds(event)
+        second = int(self._clock.now() if at is None else at)
         with self._lock:
-            self._times.append((int(self._clock.now()), event.outcome == "success"))
+            self._times.append((second, event.outcome == "success"))
 
     def totals(self) -> Mapping[str, int]:
         since = int(self._clock.now()) - self._window
         with self._lock:
             recent = [ok for t, ok in self._times if t > since]
         return {"success": sum(recent), "failure": len(recent) - sum(recent)}
+
+
+def event_seconds(event: SecurityEvent) -> float | None:
+    """When the event happened, in seconds; None if its time does not parse."""
+    try:
+        return datetime.fromisoformat(event.time).timestamp()
+    except ValueError:
+        return None
+
+
+def feed_into(sinks: Sequence[EventSink]) -> Callable[[Mapping[str, Any]], None]:
+    """An event feed subscriber: another process's stored event, handed to ``sinks`` as
+    the ``SecurityEvent`` it was; one that is not (the engine counts those) is skipped."""
+
+    def deliver(data: Mapping[str, Any]) -> None:
+        try:
+            event = SecurityEvent.from_dict(data)
+        except ValueError:
+            return
+        for sink in sinks:
+            sink.emit(event)
+
+    return deliver

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, get_args
 
 from zerotrust.core.clock import iso_utc
 from zerotrust.core.ids import new_id
@@ -59,6 +59,26 @@ class SecurityEvent:
                 fields[key] = bounded(fields[key])
         return cls(time=iso_utc(ts), **fields)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SecurityEvent:
+        """The event ``to_dict`` gave (another process's, read back from the store);
+        ``ValueError`` if ``data`` is not one."""
+        if data.get("kind") not in _KINDS:
+            raise ValueError("not a security event kind")
+        values: dict[str, Any] = {n: data[n] for n in _TYPES if data.get(n) is not None}
+        missing = _REQUIRED - values.keys()
+        wrong = [
+            name
+            for name, value in values.items()
+            if isinstance(value, bool) or not isinstance(value, _TYPES[name])
+        ]
+        roles = data.get("principal_roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            wrong.append("principal_roles")
+        if missing or wrong:
+            raise ValueError(f"not a security event: {sorted(missing) + wrong}")
+        return cls(principal_roles=tuple(roles), **values)
+
     def to_dict(self) -> dict[str, Any]:
         # Every field is a scalar but the roles: no ``asdict`` deep copy (it is on the
         # gateway's per-request path, twice).
@@ -68,6 +88,14 @@ class SecurityEvent:
 
 
 _FIELDS: Final = tuple(f.name for f in fields(SecurityEvent))
+_KINDS: Final = frozenset(get_args(EventKind))
+_REQUIRED: Final = frozenset({"kind", "principal", "outcome", "time", "id"})
+# Every field but the roles is text or a count.
+_TYPES: Final[dict[str, type]] = {
+    name: int if name in ("records", "bytes") else str
+    for name in _FIELDS
+    if name != "principal_roles"
+}
 _ALWAYS: Final = frozenset({"device_id", "session_id"})
 
 

@@ -17,10 +17,13 @@ one webhook, whichever process got there.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
+
+log = logging.getLogger("zerotrust.detect")
 
 # A sequence number below the newest one read, not seen yet: a transaction that took it
 # has not committed (PostgreSQL hands out numbers before commit) or rolled back. It is
@@ -92,6 +95,13 @@ class EventFeed:
         self.cursor = store.last_seq()
         self.gaps: OrderedDict[int, float] = OrderedDict()  # seq → when first missed
         self.seen = 0  # other processes' events handed to the engine
+        self.subscribers: list[Callable[[Mapping[str, Any]], object]] = []
+        self.subscriber_errors = 0
+
+    def subscribe(self, fn: Callable[[Mapping[str, Any]], object]) -> None:
+        """Hand ``fn`` each event the engine gets from the others too (the console's live
+        figures); one that raises is logged and counted, and detection goes on."""
+        self.subscribers.append(fn)
 
     def pull(self) -> int:
         """Hand the engine what other processes stored since the last pull; how many."""
@@ -108,11 +118,20 @@ class EventFeed:
                 if event is not None:
                     self.ingest(event)  # malformed ones are counted by the engine
                     handed += 1
+                    self._notify(event)
             self._expire(now)
             if len(rows) < self.batch:
                 break
         self.seen += handed
         return handed
+
+    def _notify(self, event: Mapping[str, Any]) -> None:
+        for fn in self.subscribers:
+            try:
+                fn(event)
+            except Exception:
+                self.subscriber_errors += 1
+                log.exception("an event feed subscriber failed")
 
     def _missed(self, seqs: range, now: float) -> None:
         for seq in seqs[-MAX_GAPS:]:

@@ -209,3 +209,21 @@ def test_a_claim_lasts_the_burst_window_or_the_cooldown() -> None:
     assert burst.claim(300.0) == ("eve", 300.0)
     keyed = Finding("bulk_exfiltration", "high", "eve", "eve", (), "")
     assert keyed.claim(3600.0) == ("eve", 3600.0)
+
+
+def test_subscribers_get_the_others_events_and_one_that_fails_stops_nothing() -> None:
+    table = Table()
+    got, also = Ingested(), Ingested()
+    feed = EventFeed(table.view("a"), got)
+
+    def broken(event: Mapping[str, Any]) -> None:
+        raise RuntimeError("a console that cannot count")
+
+    feed.subscribe(broken)
+    feed.subscribe(also)
+    table.store("b", {"n": 1})
+    table.store("a", {"n": 2})  # its own: subscribers had it live too
+    table.store("b", {"n": 3})
+    assert feed.pull() == 2
+    assert got == also == [{"n": 1}, {"n": 3}]
+    assert feed.subscriber_errors == 2
