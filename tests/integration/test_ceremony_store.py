@@ -7,6 +7,7 @@ import threading
 
 import sqlalchemy as sa
 
+from tests.support.concurrency import race
 from zerotrust.core.clock import FixedClock
 from zerotrust.identity.ceremonies import Ceremony, normalise_code
 from zerotrust.service import Services
@@ -101,27 +102,18 @@ def test_of_replicas_completing_one_sign_in_at_once_one_wins(
     services: Services, clock: FixedClock
 ) -> None:
     token, code = SqlCeremonies(services.db, clock).start(_signin(clock), with_code=True)
-    databases = [Database(services.settings.effective_database_url) for _ in range(6)]
-    barrier = threading.Barrier(len(databases))
+    barrier = threading.Barrier(6)
     taken: list[bool] = []
     linked: list[bool] = []
 
-    def race(db: Database, i: int) -> None:
+    def replica(db: Database, i: int) -> None:
         store = SqlCeremonies(db, clock)
         barrier.wait()
         linked.append(store.link(code, f"dev_{i}"))
         barrier.wait()
         taken.append(store.take(token) is not None)
 
-    threads = [threading.Thread(target=race, args=(db, i)) for i, db in enumerate(databases)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        for db in databases:
-            db.dispose()
+    race(services.settings.effective_database_url, 6, replica)
     assert sorted(linked) == [False] * 5 + [True]
     assert sorted(taken) == [False] * 5 + [True]
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from tests.support.concurrency import race
 from tests.support.events import denied_access
 from tests.support.identity import make_user
 from zerotrust.core.auditing import AuditRecord, MemoryAudit
@@ -77,23 +78,14 @@ def test_the_first_claim_wins_until_it_ends(services: Services) -> None:
 
 
 def test_of_many_processes_claiming_at_once_one_wins(services: Services) -> None:
-    databases = [Database(services.settings.effective_database_url) for _ in range(6)]
-    barrier = threading.Barrier(len(databases))
+    barrier = threading.Barrier(6)
     won: list[bool] = []
 
-    def claim(db: Database) -> None:
+    def claim(db: Database, _: int) -> None:
         barrier.wait()
         won.append(SqlAlertClaims(db).claim("b", "k", now=1.0, until=100.0, alert_id="a"))
 
-    threads = [threading.Thread(target=claim, args=(db,)) for db in databases]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        for db in databases:
-            db.dispose()
+    race(services.settings.effective_database_url, 6, claim)
     assert sorted(won) == [False] * 5 + [True]
 
 

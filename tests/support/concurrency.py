@@ -1,0 +1,23 @@
+"""Racing processes, played by threads that each hold their own database connections."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from zerotrust.store.database import Database
+
+
+def race(url: str, count: int, fn: Callable[[Database, int], object]) -> None:
+    """Run ``fn(db, i)`` in ``count`` threads at once, each over its own ``Database`` (so
+    its own connections, as separate processes would have); wait for all, then close."""
+    databases = [Database(url) for _ in range(count)]
+    threads = [threading.Thread(target=fn, args=(db, i)) for i, db in enumerate(databases)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for db in databases:
+            db.dispose()
