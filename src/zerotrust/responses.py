@@ -1,16 +1,18 @@
 """Automated responses: the detection engine's ``ResponseActions`` carried out by identity
 and devices. Every call is audited by the playbook runner; each is reversible by an
-admin (unlock, unblock, ``zt device approve``, and restoring the sessions a response
-revoked: ``restore_sessions``)."""
+admin, through ``IdentityResponses.undo`` (``/v1/alerts/{id}/undo`` and the console):
+unlock the account, unblock the source, approve the quarantined device again, restore
+the sessions the response revoked."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Literal, get_args
 
+from zerotrust.core.auditing import AuditRecord, AuditRecorder
 from zerotrust.core.clock import Clock
-from zerotrust.core.errors import ZTError
+from zerotrust.core.errors import Conflict, ZTError
 from zerotrust.detect.alerts import Alert, AlertBook
 from zerotrust.devices.registry import DeviceRegistry
 from zerotrust.identity.lockout import LoginGuard
@@ -19,6 +21,9 @@ from zerotrust.identity.principals import PrincipalAdmin
 from zerotrust.identity.sessions import SessionManager
 
 log = logging.getLogger("zerotrust.responses")
+
+Undo = Literal["unlock_account", "unblock_source", "approve_device", "restore_sessions"]
+UNDO_ACTIONS: Final[tuple[Undo, ...]] = get_args(Undo)
 
 REVOKED_BY_DETECTION: Final = "detection"  # the sessions' ``revoked_reason``
 # A playbook runs as its alert is raised: the revocations an alert made fall within this
@@ -55,6 +60,12 @@ def restore_sessions(
     )
 
 
+class NothingToUndo(Conflict):
+    """The alert names nothing that way, or its response is no longer in force."""
+
+    code = "nothing_to_undo"
+
+
 class IdentityResponses:
     def __init__(
         self,
@@ -65,6 +76,7 @@ class IdentityResponses:
         devices: DeviceRegistry,
         alerts: AlertBook,
         clock: Clock,
+        audit: AuditRecorder,
     ) -> None:
         self.admin = admin
         self.sessions = sessions
@@ -72,6 +84,49 @@ class IdentityResponses:
         self.devices = devices
         self.alerts = alerts
         self.clock = clock
+        self.audit = audit
+
+    def undo(
+        self,
+        alert: Alert,
+        action: Undo,
+        *,
+        actor: str,
+        session_id: str | None = None,
+        via: str | None = None,
+    ) -> str:
+        """Reverse what ``alert``'s playbook did (a false positive), audited as
+        ``detect.undo.<action>``; the target undone. Who may is the caller's to check.
+        ``NothingToUndo`` if the alert names nothing that way or no session it ended is
+        left to restore (idle, too old, or restored already)."""
+        principal_id = self._principal_id(alert.principal) if alert.principal else None
+        if action == "unlock_account" and alert.principal:
+            self.guard.unlock(name_key(alert.principal))
+            target = f"principal:{alert.principal}"
+        elif action == "unblock_source" and alert.src_ip:
+            self.guard.unblock_source(alert.src_ip)
+            target = f"source:{alert.src_ip}"
+        elif action == "approve_device" and alert.device_id:
+            self.devices.approve(alert.device_id, actor=actor)
+            target = f"device:{alert.device_id}"
+        elif action == "restore_sessions" and principal_id:
+            if not restore_sessions(self.sessions, principal_id, alert, actor=actor):
+                raise NothingToUndo("No session this response ended is left to restore.")
+            target = f"principal:{alert.principal}"
+        else:
+            raise NothingToUndo("This alert names nothing to undo that way.")
+        details = {"alert_id": alert.id} | ({"via": via} if via else {})
+        self.audit.append(
+            AuditRecord(
+                action=f"detect.undo.{action}",
+                actor=actor,
+                outcome="success",
+                resource=target,
+                session_id=session_id,
+                details=details,
+            )
+        )
+        return target
 
     def _principal_id(self, principal: str) -> str | None:
         try:

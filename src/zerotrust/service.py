@@ -106,6 +106,7 @@ class Services:
     audit_log: AuditLog | None  # None only when a test supplies its own recorder
     vault: Vault
     ceremonies: CeremonyStore  # console sign-ins and enrolments in progress, shared
+    responses: IdentityResponses  # what detection's playbooks do, and their undoing
     decoy_key: bytes  # HMAC key of the console's decoy credential ids (from the root key)
 
     @property
@@ -308,10 +309,17 @@ def build_services(
         clock=clock,
         issuer_name=settings.rp_name,
     )
+    responses = IdentityResponses(
+        admin=admin,
+        sessions=sessions,
+        guard=guard,
+        devices=devices,
+        alerts=alerts,
+        clock=clock,
+        audit=audit,
+    )
     engine.responder = PlaybookRunner(
-        IdentityResponses(
-            admin=admin, sessions=sessions, guard=guard, devices=devices, alerts=alerts, clock=clock
-        ),
+        responses,
         audit,
         engine.config.playbooks,
     )
@@ -366,4 +374,5 @@ def build_services(
         vault=vault,
         ceremonies=SqlCeremonies(db, clock),
         decoy_key=keys.decoy_hmac_key,
+        responses=responses,
     )

@@ -145,3 +145,37 @@ def test_an_admin_restores_the_sessions_a_response_revoked(
         assert again.json()["code"] == "nothing_to_undo"
         actions = [r.action for r in product.audit.records]  # type: ignore[attr-defined]
         assert {"session.restore", "detect.undo.restore_sessions"} <= set(actions)
+
+
+def test_an_admin_approves_a_quarantined_device_again_and_nothing_else_is_undone(
+    product: Services, clock: FixedClock
+) -> None:
+    from zerotrust.client import DeviceKey
+
+    with TestClient(create_app(product), raise_server_exceptions=False) as api:
+        admin = sign_in(api, make_user(product, "root", roles=("admin",)), clock)
+        eve = make_user(product, "eve", roles=("fraud_analyst",))
+        key = DeviceKey.generate("ES256")
+        device = product.devices.enroll(
+            eve.principal.id, key.public_jwk, name="laptop", proof_jkt=key.jkt
+        )
+        product.devices.approve(device.id, actor="root")
+        product.devices.quarantine(device.id, actor="system:detect")  # a playbook's step
+        alert = Alert(
+            id="alt_q1", ts=clock.now(), detector="session_replay", severity="high",
+            principal="eve", event_id="evt_1", event_ids=("evt_1",), explanation="replay",
+            device_id=device.id,
+        )  # fmt: skip
+        product.alerts.add(alert)
+        undone = admin.post_json(f"/v1/alerts/{alert.id}/undo", {"action": "approve_device"})
+        assert undone["undone"] == "approve_device"
+        assert product.devices.get(device.id).status == "active"
+        # The alert names no source address: nothing to unblock, the same answer as the
+        # console's.
+        nothing = admin.request(
+            "POST", f"/v1/alerts/{alert.id}/undo", json={"action": "unblock_source"}
+        )
+        assert nothing.status_code == 409
+        assert nothing.json()["code"] == "nothing_to_undo"
+        actions = [r.action for r in product.audit.records]  # type: ignore[attr-defined]
+        assert "detect.undo.approve_device" in actions

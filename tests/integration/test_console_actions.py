@@ -139,7 +139,7 @@ def test_sessions_a_false_positive_revoked_are_restored(
     product.sessions.check_live(live)  # raises if still revoked
     assert product.sessions.sessions.get(older).revoked_reason == "admin"  # type: ignore[union-attr]
     again = browser.post(f"/console/alerts/{alert.id}/undo", {"action": "restore_sessions"})
-    assert again.status_code == 400
+    assert again.status_code == 409  # as the API answers
     assert again.json()["code"] == "nothing_to_undo"
     assert "no session left to restore" in browser.get(f"/console/alerts/{alert.id}").text
     [restored] = audited(product, "session.restore")

@@ -53,17 +53,8 @@ def test_brute_force_blocks_the_source_on_the_next_request(services: Services) -
 
 
 def test_responses_act_on_identity(services: Services) -> None:
-    from zerotrust.responses import IdentityResponses
-
     user = make_user(services, "carol")
-    responses = IdentityResponses(
-        admin=services.admin,
-        sessions=services.sessions,
-        guard=services.guard,
-        devices=services.devices,
-        alerts=services.alerts,
-        clock=services.clock,
-    )
+    responses = services.responses
     responses.lock_account("carol", services.clock.now() + 1800)
     with pytest.raises(AuthenticationFailed):
         services.authenticator.login("carol", user.password, ClientInfo(src_ip="192.0.2.2"))

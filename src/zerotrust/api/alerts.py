@@ -1,5 +1,6 @@
 """``/v1/alerts``: detections for the security team — list, acknowledge, resolve, and undo
-an automated response (unlock an account, unblock a source)."""
+an automated response (unlock an account, unblock a source, approve a quarantined device,
+restore the sessions it ended)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ from pydantic import BaseModel
 from zerotrust.api import problems
 from zerotrust.api.auth import Strict
 from zerotrust.api.deps import current, services
-from zerotrust.core.auditing import AuditRecord
-from zerotrust.core.errors import Conflict, Forbidden
-from zerotrust.identity.models import name_key
+from zerotrust.core.errors import Forbidden
 from zerotrust.identity.sessions import AuthContext
-from zerotrust.responses import restore_sessions
+from zerotrust.responses import Undo
 from zerotrust.service import Services
 
 # Every route: the caller (401), not on the security team (403), a store down (503).
@@ -64,7 +63,7 @@ class ResolveIn(Strict):
 
 
 class UndoIn(Strict):
-    action: Literal["unlock_account", "unblock_source", "restore_sessions"]
+    action: Undo
 
 
 @router.get("", response_model=list[AlertOut], responses=problems.responses(422))
@@ -100,32 +99,10 @@ def resolve(alert_id: AlertId, body: ResolveIn, ctx: Ctx, svc: Svc) -> dict[str,
 def undo(alert_id: AlertId, body: UndoIn, ctx: Ctx, svc: Svc) -> dict[str, Any]:
     """Reverse what the playbook did for this alert; audited. ``restore_sessions`` revives
     the sessions this alert's response revoked (not those a step-up response ended, nor any
-    since timed out); a quarantined device is approved again with
-    ``POST /v1/devices/{id}/approve``."""
+    since timed out); ``approve_device`` approves a quarantined device again. Nothing of
+    that kind in force: 409 ``nothing_to_undo``."""
     if "admin" not in ctx.principal.roles:
         raise Forbidden("Undoing a response needs the admin role.", code="forbidden")
     alert = svc.alerts.get(alert_id)
-    if body.action == "unlock_account" and alert.principal:
-        svc.guard.unlock(name_key(alert.principal))
-        target = f"principal:{alert.principal}"
-    elif body.action == "unblock_source" and alert.src_ip:
-        svc.guard.unblock_source(alert.src_ip)
-        target = f"source:{alert.src_ip}"
-    elif body.action == "restore_sessions" and alert.principal:
-        principal_id = svc.admin.get(alert.principal).id
-        if not restore_sessions(svc.sessions, principal_id, alert, actor=ctx.principal.id):
-            raise Conflict("No session this response ended is left to restore.",
-                           code="nothing_to_undo")  # fmt: skip
-        target = f"principal:{alert.principal}"
-    else:
-        raise Forbidden("This alert names nothing to undo that way.", code="nothing_to_undo")
-    svc.audit.append(
-        AuditRecord(
-            action=f"detect.undo.{body.action}",
-            actor=ctx.principal.id,
-            outcome="success",
-            resource=target,
-            details={"alert_id": alert.id},
-        )
-    )
+    svc.responses.undo(alert, body.action, actor=ctx.principal.id)
     return {"alert_id": alert.id, "undone": body.action}

@@ -3,7 +3,7 @@ in force, and the analyst's moves — acknowledge, resolve, undo a response."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,13 +12,11 @@ from zerotrust.console.gates import ACTIONS
 from zerotrust.console.passkeys import endpoint
 from zerotrust.console.runtime import Console, console, text
 from zerotrust.console.views.common import bounded_note, done
-from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.errors import InvalidInput, NotFound, RateLimited, ZTError
 from zerotrust.detect.alerts import SEVERITY_RANK, Alert, AlertState
 from zerotrust.identity.models import name_key
-from zerotrust.responses import restore_sessions, revoked_for
+from zerotrust.responses import UNDO_ACTIONS, revoked_for
 
-Undo = Literal["unlock_account", "unblock_source", "approve_device", "restore_sessions"]
 STATES: dict[str, AlertState] = {s: s for s in get_args(AlertState)}
 
 
@@ -138,45 +136,24 @@ def _transition(request: Request, data: dict[str, Any]) -> Response:
 
 
 def _undo(request: Request, data: dict[str, Any]) -> Response:
-    """Reverse what the playbook did (audited as the API's ``/undo``)."""
+    """Reverse what the playbook did (``IdentityResponses.undo``, as the API's ``/undo``)."""
     c = console(request)
     signed = c.guard.action(request)
     alert = c.svc.alerts.get(request.path_params["alert_id"])
     what = text(data, "action", limit=32)
-    if what not in get_args(Undo):
+    if what not in UNDO_ACTIONS:
         raise InvalidInput(
             "action: unlock_account, unblock_source, approve_device or restore_sessions."
         )
     c.guard.authorize(signed.ctx, ACTIONS["alert.undo"], _principal_id(c, alert))
-    actor = signed.ctx.principal.id
-    if what == "unlock_account" and alert.principal:
-        c.svc.guard.unlock(name_key(alert.principal))
-        target = f"principal:{alert.principal}"
-    elif what == "unblock_source" and alert.src_ip:
-        c.svc.guard.unblock_source(alert.src_ip)
-        target = f"source:{alert.src_ip}"
-    elif what == "restore_sessions" and alert.principal:
-        principal_id = _principal_id(c, alert)
-        if principal_id == "*" or not restore_sessions(c.svc.sessions, principal_id, alert,
-                                                       actor=actor):  # fmt: skip
-            raise InvalidInput("No session this response ended is left to restore.",
-                               code="nothing_to_undo")  # fmt: skip
-        target = f"principal:{alert.principal}"
-    elif what == "approve_device" and alert.device_id:
+    if what == "approve_device" and alert.device_id:
         c.guard.authorize(signed.ctx, ACTIONS["device.approve"], alert.device_id)
-        c.svc.devices.approve(alert.device_id, actor=actor)
-        target = f"device:{alert.device_id}"
-    else:
-        raise InvalidInput("This alert names nothing to undo that way.", code="nothing_to_undo")
-    c.svc.audit.append(
-        AuditRecord(
-            action=f"detect.undo.{what}",
-            actor=actor,
-            outcome="success",
-            resource=target,
-            session_id=signed.ctx.session.id,
-            details={"alert_id": alert.id, "via": "console"},
-        )
+    c.svc.responses.undo(
+        alert,
+        what,
+        actor=signed.ctx.principal.id,
+        session_id=signed.ctx.session.id,
+        via="console",
     )
     return done(f"Undone: {what.replace('_', ' ')}.")
 
