@@ -46,7 +46,7 @@ from zerotrust.service import Services
 from zerotrust.store.audit_log import SqlAuditStore
 from zerotrust.store.vault_repo import vault_records
 from zerotrust.vault.fields import key_version
-from zerotrust.vault.records import KINDS
+from zerotrust.vault.kinds import KINDS
 
 _OWNED: Final = frozenset(
     {"Customer", "CustomerPII", "CustomerProfile", "Transaction", "CreditProfile"}

@@ -21,9 +21,9 @@ from zerotrust.api.deps import current
 from zerotrust.core.auditing import AuditRecord, AuditRecorder
 from zerotrust.core.errors import Forbidden, InvalidInput, Sealed, ZTError
 from zerotrust.identity.sessions import AuthContext
+from zerotrust.vault.kinds import CREDIT_PROFILE, CUSTOMER, TRANSACTION, KindSpec, Record
 from zerotrust.vault.masking import apply_obligations
 from zerotrust.vault.models import DEFAULT_TENANT
-from zerotrust.vault.records import CREDIT_PROFILE, CUSTOMER, TRANSACTION, KindSpec, Record
 from zerotrust.vault.services import Vault
 
 # Every route: the caller (401, or 401 step-up from the policy), the policy's refusal

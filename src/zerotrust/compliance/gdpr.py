@@ -18,7 +18,7 @@ from zerotrust.compliance.dataflow import SENSITIVE, Inventory
 from zerotrust.compliance.models import AccessControl
 from zerotrust.core.auditing import AuditRecord
 from zerotrust.core.clock import iso_utc
-from zerotrust.vault.records import Record
+from zerotrust.vault.kinds import Record
 from zerotrust.vault.shred import Erasure
 
 OWNED_KINDS: Final = ("transaction", "credit_profile")

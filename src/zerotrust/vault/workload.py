@@ -20,9 +20,10 @@ from zerotrust.crypto.kdf import hmac_sha256
 from zerotrust.vault.aad import frame
 from zerotrust.vault.errors import InvalidField, ScopeClosed
 from zerotrust.vault.keys import KeyHierarchy
+from zerotrust.vault.kinds import Record, kind_spec
 from zerotrust.vault.masking import apply_obligations, parse
 from zerotrust.vault.models import DEFAULT_TENANT
-from zerotrust.vault.records import Record, Records, kind_spec
+from zerotrust.vault.records import Records
 
 MAX_RECORDS: Final = 1000
 
