@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from tests.support.concurrency import race
 from zerotrust.core.clock import FixedClock
+from zerotrust.core.errors import StoreUnavailable
 from zerotrust.identity.ceremonies import Ceremony, normalise_code
 from zerotrust.service import Services
 from zerotrust.store.ceremonies_repo import SqlCeremonies, ceremonies
@@ -128,3 +131,16 @@ def test_an_older_database_gains_the_ceremonies_table(services: Services) -> Non
     assert migrate(db, now=0.0) == []
     with db.engine.connect() as conn:
         assert sa.inspect(conn).has_table("ceremonies")
+
+
+def test_a_table_that_keeps_refusing_new_rows_fails_closed_with_a_clear_error(
+    services: Services, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqlCeremonies(services.db, clock)
+
+    def clash(row: dict[str, object]) -> None:
+        raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setattr(store, "_insert", clash)
+    with pytest.raises(StoreUnavailable, match="could not be started"):
+        store.start(_signin(clock), with_code=True)

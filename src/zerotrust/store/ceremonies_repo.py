@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from zerotrust.core.clock import Clock
+from zerotrust.core.errors import StoreUnavailable
 from zerotrust.core.ids import new_token, token_digest
 from zerotrust.identity.ceremonies import Ceremony, new_link_code, normalise_code
 from zerotrust.store.database import Database
@@ -95,7 +96,8 @@ class SqlCeremonies:
                 self._prune(force=True)  # the clash may be with an ended ceremony
                 continue
             return token, code
-        raise RuntimeError("no free link code")  # pragma: no cover - 2^40 codes
+        # 2^40 codes make a clash each time unlikely: the table itself is what fails.
+        raise StoreUnavailable("A sign-in could not be started; try again.")
 
     def get(self, token: str | None) -> Ceremony | None:
         if not token:
