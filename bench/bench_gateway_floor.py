@@ -78,8 +78,8 @@ def floor_steps(
     work: Path, count: int, batch: int
 ) -> tuple[dict[str, Callable[[int], None]], dict[str, Callable[[int], None]]]:
     """Each step of the floor as a function of the request's index, ready to time; and
-    the two writes again, group-committed ``batch`` requests to a transaction (as
-    concurrent requests could share a commit)."""
+    the writes again, group-committed ``batch`` requests to a transaction (as concurrent
+    requests could share a commit)."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -143,34 +143,14 @@ def floor_steps(
     db.execute("CREATE TABLE counters (key TEXT, window INT, n INT, PRIMARY KEY (key, window))")
     db.execute("INSERT INTO sessions VALUES ('ses_1', 'usr_1', 'jkt', 2)")
 
+    # The writes, each without its transaction: ``committed`` gives each request its own
+    # commit, ``grouped`` shares one among ``batch`` requests.
     def jti(i: int) -> None:
-        db.execute("BEGIN")
         db.execute("INSERT INTO jti VALUES (?, ?)", (f"{i:032x}", time.time() + 120))
-        db.execute("COMMIT")
-
-    def jti_batched(i: int) -> None:
-        if not db.in_transaction:
-            db.execute("BEGIN")
-        db.execute("INSERT INTO jti VALUES (?, ?)", (f"b{i:031x}", time.time() + 120))
-        if i % batch == batch - 1:
-            db.execute("COMMIT")
 
     def limits(i: int) -> None:
-        db.execute("BEGIN")
         for key in ("addr:127.0.0.1", "principal:usr_1"):
             db.execute(COUNT, (key, i // 60_000)).fetchone()
-        db.execute("COMMIT")
-
-    def limits_batched(i: int) -> None:
-        if not db.in_transaction:
-            db.execute("BEGIN")
-        for key in ("addr:127.0.0.1", "principal:usr_1"):
-            db.execute(COUNT, (key, i // 60_000)).fetchone()
-        if i % batch == batch - 1:
-            db.execute("COMMIT")
-
-    def session(i: int) -> None:
-        db.execute("SELECT principal, jkt, aal FROM sessions WHERE id = ?", ("ses_1",)).fetchone()
 
     record = {
         "action": "authz.decision",
@@ -184,18 +164,7 @@ def floor_steps(
     def audit(i: int) -> None:
         body = json.dumps({**record, "seq": i}, sort_keys=True, separators=(",", ":"))
         leaf = hashlib.sha256(b"\x00" + body.encode()).digest()
-        db.execute("BEGIN")
         db.execute("INSERT INTO audit VALUES (?, ?, ?)", (i, leaf, body))
-        db.execute("COMMIT")
-
-    def audit_batched(i: int) -> None:
-        body = json.dumps({**record, "seq": i}, sort_keys=True, separators=(",", ":"))
-        leaf = hashlib.sha256(b"\x00" + body.encode()).digest()
-        if not db.in_transaction:
-            db.execute("BEGIN")
-        db.execute("INSERT INTO audit VALUES (?, ?, ?)", (count + i, leaf, body))
-        if i % batch == batch - 1:
-            db.execute("COMMIT")
 
     event_fields = {
         "kind": "access",
@@ -212,17 +181,28 @@ def floor_steps(
 
     def event(i: int) -> None:
         body = json.dumps({**event_fields, "time": time.time(), "correlation_id": i})
-        db.execute("BEGIN")
         db.execute("INSERT INTO events (body) VALUES (?)", (body,))
-        db.execute("COMMIT")
 
-    def event_batched(i: int) -> None:
-        body = json.dumps({**event_fields, "time": time.time(), "correlation_id": i})
-        if not db.in_transaction:
+    def committed(write: Callable[[int], None]) -> Callable[[int], None]:
+        def step(i: int) -> None:
             db.execute("BEGIN")
-        db.execute("INSERT INTO events (body) VALUES (?)", (body,))
-        if i % batch == batch - 1:
+            write(i)
             db.execute("COMMIT")
+
+        return step
+
+    def grouped(write: Callable[[int], None]) -> Callable[[int], None]:
+        def step(i: int) -> None:
+            if not db.in_transaction:
+                db.execute("BEGIN")
+            write(count + i)  # past the indexes ``committed`` wrote: no key twice
+            if i % batch == batch - 1:
+                db.execute("COMMIT")
+
+        return step
+
+    def session(i: int) -> None:
+        db.execute("SELECT principal, jkt, aal FROM sessions WHERE id = ?", ("ses_1",)).fetchone()
 
     assertion_key = ed25519.Ed25519PrivateKey.generate()
     assertion_header = _b64(json.dumps({"typ": "zt-identity+jwt", "alg": "EdDSA"}).encode())
@@ -232,21 +212,22 @@ def floor_steps(
         signing_input = f"{assertion_header}.{_b64(json.dumps({**claims, 'cid': i}).encode())}"
         _b64(assertion_key.sign(signing_input.encode()))
 
-    steps = {
-        "DPoP proof (parse, ath, ES256 verify)": proof,
+    writes = {
         "jti INSERT + COMMIT": jti,
         "rate limits: two counter upserts + COMMIT": limits,
-        "session SELECT": session,
         "audit leaf + INSERT + COMMIT": audit,
-        "identity assertion (Ed25519)": assertion,
         "access event: JSON + INSERT + COMMIT": event,
     }
-    return steps, {
-        "jti INSERT + COMMIT": jti_batched,
-        "rate limits: two counter upserts + COMMIT": limits_batched,
-        "audit leaf + INSERT + COMMIT": audit_batched,
-        "access event: JSON + INSERT + COMMIT": event_batched,
+    steps = {
+        "DPoP proof (parse, ath, ES256 verify)": proof,
+        "jti INSERT + COMMIT": committed(jti),
+        "rate limits: two counter upserts + COMMIT": committed(limits),
+        "session SELECT": session,
+        "audit leaf + INSERT + COMMIT": committed(audit),
+        "identity assertion (Ed25519)": assertion,
+        "access event: JSON + INSERT + COMMIT": committed(event),
     }
+    return steps, {name: grouped(write) for name, write in writes.items()}
 
 
 def time_floor(work: Path, count: int, batch: int) -> tuple[dict[str, float], dict[str, float]]:
