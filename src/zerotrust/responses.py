@@ -99,7 +99,6 @@ class IdentityResponses:
         ``detect.undo.<action>``; the target undone. Who may is the caller's to check.
         ``NothingToUndo`` if the alert names nothing that way or no session it ended is
         left to restore (idle, too old, or restored already)."""
-        principal_id = self._principal_id(alert.principal) if alert.principal else None
         if action == "unlock_account" and alert.principal:
             self.guard.unlock(name_key(alert.principal))
             target = f"principal:{alert.principal}"
@@ -109,7 +108,11 @@ class IdentityResponses:
         elif action == "approve_device" and alert.device_id:
             self.devices.approve(alert.device_id, actor=actor)
             target = f"device:{alert.device_id}"
-        elif action == "restore_sessions" and principal_id:
+        elif (
+            action == "restore_sessions"
+            and alert.principal
+            and (principal_id := self._principal_id(alert.principal))
+        ):
             if not restore_sessions(self.sessions, principal_id, alert, actor=actor):
                 raise NothingToUndo("No session this response ended is left to restore.")
             target = f"principal:{alert.principal}"

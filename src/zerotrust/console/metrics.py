@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any, Final, Literal
 
 from zerotrust.core.clock import Clock
 from zerotrust.core.events import EventSink, SecurityEvent
+from zerotrust.detect.events import MalformedEvent, parse_time
 
 Effect = Literal["allow", "deny", "step_up"]
 EFFECTS: Final[tuple[Effect, ...]] = ("allow", "deny", "step_up")
@@ -55,13 +55,14 @@ class DecisionMeter:
         """``EventSink``: count the gateway's access decisions."""
         if event.kind != "access":
             return
-        at = event_seconds(event)
+        effect: Effect
         if event.outcome == "allowed":
-            self.record("allow", at=at)
+            effect = "allow"
         elif event.reason and "step" in event.reason:
-            self.record("step_up", at=at)
+            effect = "step_up"
         else:
-            self.record("deny", at=at)
+            effect = "deny"
+        self.record(effect, at=event_seconds(event))
 
 
 class RecentEvents:
@@ -118,8 +119,8 @@ class SignInCounter:
 def event_seconds(event: SecurityEvent) -> float | None:
     """When the event happened, in seconds; None if its time does not parse."""
     try:
-        return datetime.fromisoformat(event.time).timestamp()
-    except ValueError:
+        return parse_time(event.time)
+    except MalformedEvent:
         return None
 
 

@@ -212,10 +212,9 @@ def _signin_complete(request: Request, data: dict[str, Any]) -> Response:
         left = max(0, int(pending.expires_at - c.svc.clock.now()))
         return JSONResponse({"status": "waiting", "expires_in": left})
     # Taken as it stands now: a device linked since the read above counts (on any replica).
-    taken = c.svc.ceremonies.take(token)
-    if taken is None:
+    pending = c.svc.ceremonies.take(token)
+    if pending is None:
         raise NotSignedIn("signin_expired")
-    pending = taken
     principal = c.svc.principals.get(pending.principal_id)
     if principal is None or not principal.active:
         raise NotSignedIn("principal_disabled")

@@ -50,12 +50,18 @@ def _initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _create(conn: Connection, table: sa.Table) -> None:
+    """A table added after the initial schema, with its indexes, unless it exists (a
+    fresh database's initial schema already made it)."""
+    table.create(conn, checkfirst=True)
+    for index in table.indexes:
+        index.create(conn, checkfirst=True)
+
+
 def _alerts_table(conn: Connection) -> None:
     from zerotrust.store.alerts_repo import alerts
 
-    alerts.create(conn, checkfirst=True)
-    for index in alerts.indexes:
-        index.create(conn, checkfirst=True)
+    _create(conn, alerts)
 
 
 def _shared_detection(conn: Connection) -> None:
@@ -64,15 +70,13 @@ def _shared_detection(conn: Connection) -> None:
     columns = {c["name"] for c in sa.inspect(conn).get_columns("security_events")}
     if "origin" not in columns:  # a database from before: its events have no origin
         conn.execute(sa.text("ALTER TABLE security_events ADD COLUMN origin VARCHAR(40)"))
-    detection_claims.create(conn, checkfirst=True)
+    _create(conn, detection_claims)
 
 
 def _shared_ceremonies(conn: Connection) -> None:
     from zerotrust.store.ceremonies_repo import ceremonies
 
-    ceremonies.create(conn, checkfirst=True)
-    for index in ceremonies.indexes:
-        index.create(conn, checkfirst=True)
+    _create(conn, ceremonies)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
