@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.support.audit import audited
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.concurrency import two_processes
 from tests.support.console import console_passkey, passkey_verify
 from tests.support.gateway import healthy_posture
 from tests.support.identity import PASSWORD, User, sign_in
@@ -37,12 +38,8 @@ def replicas(
     settings: Settings, clock: FixedClock, fast_hashing: PasswordHashing
 ) -> Iterator[tuple[Services, Services]]:
     shared = dataclasses.replace(settings, device_auto_approve=True, console_via_gateway=False)
-    first, second = (build_services(shared, clock=clock, hashing=fast_hashing) for _ in range(2))
-    try:
-        yield first, second
-    finally:
-        first.close()
-        second.close()
+    with two_processes(lambda: build_services(shared, clock=clock, hashing=fast_hashing)) as pair:
+        yield pair
 
 
 @pytest.fixture
@@ -198,3 +195,28 @@ def test_the_console_counts_every_processes_decisions(
     svc_a.maintain()  # the control plane's upkeep brings the other processes' events
     assert live.meter.series()["allow"][-1] == 1
     assert live.events.get(decision.id) == decision  # an alert can show what tipped it
+
+
+def test_the_code_step_needs_the_second_factor_token_the_browser_holds(
+    webs: tuple[TestClient, TestClient], replicas: tuple[Services, Services], clock: FixedClock
+) -> None:
+    web_a, web_b = webs
+    principal = replicas[0].admin.create_user("ivy", roles=("admin",), password=PASSWORD, actor="t")
+    secret, _ = replicas[0].admin.enroll_totp(principal, actor="t", active=True)
+    browser = RoamingBrowser(clock)
+    started = browser.at(web_a).post(
+        "/console/enrol/password", {"username": "ivy", "password": PASSWORD}
+    )
+    assert started.status_code == 200, started.text
+    token = browser.cookies.get("ztc_enrol_mfa")
+    assert token
+    # The ceremony alone (its cookie, the browser key) does not pass the second factor.
+    browser.cookies.delete("ztc_enrol_mfa")
+    code = User(principal, PASSWORD, secret).code(clock)
+    without = browser.at(web_b).post("/console/enrol/code", {"code": code})
+    assert without.status_code == 401
+    browser.cookies.set("ztc_enrol_mfa", token[::-1], path="/console")  # a forged one
+    assert browser.at(web_b).post("/console/enrol/code", {"code": code}).status_code == 401
+    browser.cookies.set("ztc_enrol_mfa", token, path="/console")
+    options = browser.at(web_a).post("/console/enrol/code", {"code": code})
+    assert options.status_code == 200, options.text

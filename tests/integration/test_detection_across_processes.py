@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.support.concurrency import race
+from tests.support.concurrency import race, two_processes
 from tests.support.events import denied_access
 from tests.support.identity import make_user
 from zerotrust.core.auditing import AuditRecord, MemoryAudit
@@ -119,15 +119,10 @@ def replicas(
 ) -> Iterator[tuple[Services, Services]]:
     """Two processes over one database (two gateway replicas), with the default playbooks."""
     defaults = dataclasses.replace(settings, detect_config="")
-    first, second = (
-        build_services(defaults, clock=clock, hashing=fast_hashing, audit=MemoryAudit())
-        for _ in range(2)
-    )
-    try:
-        yield first, second
-    finally:
-        first.close()
-        second.close()
+    with two_processes(
+        lambda: build_services(defaults, clock=clock, hashing=fast_hashing, audit=MemoryAudit())
+    ) as pair:
+        yield pair
 
 
 def _responses(*processes: Services) -> list[AuditRecord]:

@@ -1,10 +1,13 @@
-"""Racing processes, played by threads that each hold their own database connections."""
+"""Several processes over one database: racing ones, played by threads that each hold
+their own connections, and whole ones, each with its own services."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+from zerotrust.service import Services
 from zerotrust.store.database import Database
 
 
@@ -21,3 +24,18 @@ def race(url: str, count: int, fn: Callable[[Database, int], object]) -> None:
     finally:
         for db in databases:
             db.dispose()
+
+
+@contextmanager
+def two_processes(make: Callable[[], Services]) -> Iterator[tuple[Services, Services]]:
+    """Two processes' services over one database (``make`` builds each, so each has its
+    own engine, caches and recorders), both closed afterwards."""
+    first = make()
+    try:
+        second = make()
+        try:
+            yield first, second
+        finally:
+            second.close()
+    finally:
+        first.close()
